@@ -1,0 +1,10 @@
+//! Lambda entry point; the handler lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    platform::telemetry::init();
+    let sdk = platform::aws::load().await;
+    let store = platform::aws::order_store(&sdk)?;
+    let events = platform::aws::event_publisher(&sdk)?;
+    platform::telemetry::run_http(|req| orders_create::handle(&store, &events, req)).await
+}

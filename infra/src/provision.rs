@@ -1,0 +1,177 @@
+//! Creates the template's table, queues and bucket on an AWS emulator, under names of our choice,
+//! so each test (and the local platform) gets resources of its own with the deployed schema.
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::template::{KeyElement, QueueSpec, Template};
+
+/// The names of what [`provision`] created.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    pub table: String,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub bucket: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("provisioning {what} failed")]
+pub struct ProvisionError {
+    what: &'static str,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+fn failed<E: std::error::Error + Send + Sync + 'static>(
+    what: &'static str,
+) -> impl FnOnce(E) -> ProvisionError {
+    move |e| ProvisionError {
+        what,
+        source: Box::new(e),
+    }
+}
+
+/// Creates every resource of the template under names starting with `prefix` (lowercase letters,
+/// digits and dashes, as S3 requires).
+pub async fn provision(
+    sdk: &SdkConfig,
+    template: &Template,
+    prefix: &str,
+) -> Result<Resources, ProvisionError> {
+    let table = format!("{prefix}-orders");
+    create_table(sdk, template, &table).await?;
+
+    let sqs = platform::aws::sqs(sdk);
+    let dead_letter_queue_url = create_queue(
+        &sqs,
+        &format!("{prefix}-order-dlq"),
+        &template.dead_letter_queue,
+        None,
+    )
+    .await?;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dead_letter_queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(failed("the dead-letter queue's ARN"))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .unwrap_or_default();
+    let queue_url = create_queue(
+        &sqs,
+        &format!("{prefix}-order-queue"),
+        &template.queue,
+        Some(&dlq_arn),
+    )
+    .await?;
+
+    let bucket = format!("{prefix}-exports");
+    platform::aws::s3(sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .map_err(failed("the exports bucket"))?;
+
+    Ok(Resources {
+        table,
+        queue_url,
+        dead_letter_queue_url,
+        bucket,
+    })
+}
+
+fn key_schema(elements: &[KeyElement]) -> Vec<KeySchemaElement> {
+    elements
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(&k.attribute_name)
+                .key_type(KeyType::from(k.key_type.as_str()))
+                .build()
+                .expect("name and type are set")
+        })
+        .collect()
+}
+
+async fn create_table(
+    sdk: &SdkConfig,
+    template: &Template,
+    name: &str,
+) -> Result<(), ProvisionError> {
+    let spec = &template.table;
+    let db = platform::aws::dynamodb(sdk);
+    let attributes = spec.attribute_definitions.iter().map(|a| {
+        AttributeDefinition::builder()
+            .attribute_name(&a.attribute_name)
+            .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
+            .build()
+            .expect("name and type are set")
+    });
+    let indexes = spec.global_secondary_indexes.iter().map(|i| {
+        GlobalSecondaryIndex::builder()
+            .index_name(&i.index_name)
+            .set_key_schema(Some(key_schema(&i.key_schema)))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::from(i.projection.projection_type.as_str()))
+                    .build(),
+            )
+            .build()
+            .expect("name and keys are set")
+    });
+    db.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(attributes.collect()))
+        .set_key_schema(Some(key_schema(&spec.key_schema)))
+        .set_global_secondary_indexes(Some(indexes.collect()))
+        .send()
+        .await
+        .map_err(failed("the table"))?;
+    if let Some(ttl) = &spec.time_to_live_specification {
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(&ttl.attribute_name)
+            .enabled(ttl.enabled)
+            .build()
+            .expect("name and flag are set");
+        db.update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(failed("the table's TTL"))?;
+    }
+    Ok(())
+}
+
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    spec: &QueueSpec,
+    dead_letter_arn: Option<&str>,
+) -> Result<String, ProvisionError> {
+    let mut request = sqs.create_queue().queue_name(name);
+    if let Some(timeout) = spec.visibility_timeout {
+        request = request.attributes(QueueAttributeName::VisibilityTimeout, timeout.to_string());
+    }
+    if let Some(retention) = spec.message_retention_period {
+        request = request.attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            retention.to_string(),
+        );
+    }
+    if let (Some(policy), Some(arn)) = (&spec.redrive_policy, dead_letter_arn) {
+        let redrive = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": policy.max_receive_count});
+        request = request.attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
+    }
+    let output = request.send().await.map_err(failed("a queue"))?;
+    Ok(output.queue_url.unwrap_or_default())
+}

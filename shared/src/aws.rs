@@ -1,0 +1,51 @@
+//! AWS clients, built once per cold start. The standard environment decides where they point:
+//! `AWS_ENDPOINT_URL` sends every client to an emulator, as the tests and the local platform do.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::{self, MissingVar};
+use crate::cursor::CursorSigner;
+use crate::events::EventPublisher;
+use crate::store::OrderStore;
+
+/// The SDK configuration from the environment: region, credentials, endpoint.
+pub async fn load() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
+pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(sdk)
+}
+
+/// S3 with path-style addressing when an endpoint is set, which emulators need.
+pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The order store on the table named by `ORDERS_TABLE`.
+pub fn order_store(sdk: &SdkConfig) -> Result<OrderStore, MissingVar> {
+    Ok(OrderStore::new(
+        dynamodb(sdk),
+        config::var(config::ORDERS_TABLE)?,
+    ))
+}
+
+/// The publisher to the queue named by `ORDER_QUEUE_URL`.
+pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, MissingVar> {
+    Ok(EventPublisher::new(
+        sqs(sdk),
+        config::var(config::ORDER_QUEUE_URL)?,
+    ))
+}
+
+/// The cursor signer keyed by `CURSOR_SECRET`.
+pub fn cursor_signer() -> Result<CursorSigner, MissingVar> {
+    Ok(CursorSigner::new(config::var(config::CURSOR_SECRET)?))
+}

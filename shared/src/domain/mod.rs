@@ -1,0 +1,15 @@
+//! Domain types: invalid values cannot exist past the edge, and the order state machine is pure.
+
+mod caller;
+mod ids;
+mod money;
+mod order;
+mod time;
+
+pub use caller::Caller;
+pub use ids::{CustomerId, OrderId, Sku};
+pub use money::{Currency, MAX_UNIT_PRICE};
+pub use order::{
+    Change, LineItem, LineItemInput, Lines, MAX_ITEMS, MAX_QUANTITY, Order, OrderStatus,
+};
+pub use time::Timestamp;

@@ -1,0 +1,323 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Currency, CustomerId, MAX_UNIT_PRICE, OrderId, Sku, Timestamp};
+use crate::error::{Error, Problems, Result};
+
+pub const MAX_ITEMS: usize = 100;
+pub const MAX_QUANTITY: i64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Pending,
+    Confirmed,
+    Rejected,
+    Paid,
+    PartiallyRefunded,
+    Refunded,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [Self; 7] = [
+        Self::Pending,
+        Self::Confirmed,
+        Self::Rejected,
+        Self::Paid,
+        Self::PartiallyRefunded,
+        Self::Refunded,
+        Self::Cancelled,
+    ];
+
+    /// The status as stored and as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Confirmed => "CONFIRMED",
+            Self::Rejected => "REJECTED",
+            Self::Paid => "PAID",
+            Self::PartiallyRefunded => "PARTIALLY_REFUNDED",
+            Self::Refunded => "REFUNDED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// The changes an order can go through. The store writes each one with a condition built from
+/// [`Change::allowed_from`], and explains a failed condition with [`Order::refusal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// New items or currency from the customer.
+    Update,
+    /// The customer withdraws the order.
+    Cancel,
+    /// The order processor accepts or refuses the order.
+    Confirm,
+    Reject,
+}
+
+impl Change {
+    /// The statuses this change may start from.
+    pub fn allowed_from(self) -> &'static [OrderStatus] {
+        use OrderStatus::*;
+        match self {
+            Self::Update | Self::Cancel => &[Pending, Confirmed],
+            Self::Confirm | Self::Reject => &[Pending],
+        }
+    }
+
+    /// Whether money already taken blocks the change (an update could drop the total below
+    /// what was paid; a cancel would strand it).
+    pub fn requires_unpaid(self) -> bool {
+        matches!(self, Self::Update | Self::Cancel)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItem {
+    pub sku: Sku,
+    pub quantity: i64,
+    pub unit_price: i64,
+}
+
+/// A line item as a client sends it, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LineItemInput {
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+}
+
+/// What a customer chooses: currency and items, validated, with the total they imply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lines {
+    pub currency: Currency,
+    pub items: Vec<LineItem>,
+    pub total: i64,
+}
+
+impl Lines {
+    /// Validates a currency and items against the contract's limits, reporting every problem.
+    pub fn parse(currency: &str, items: &[LineItemInput]) -> Result<Self> {
+        let mut problems = Problems::default();
+        let currency = problems.check(Currency::parse("currency", currency));
+        if items.is_empty() || items.len() > MAX_ITEMS {
+            problems.push("items", format!("must hold 1 to {MAX_ITEMS} items"));
+        }
+        let mut parsed = Vec::with_capacity(items.len().min(MAX_ITEMS));
+        for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+            let sku = problems.check(Sku::parse(&format!("items[{i}].sku"), &item.sku));
+            if !(1..=MAX_QUANTITY).contains(&item.quantity) {
+                problems.push(
+                    format!("items[{i}].quantity"),
+                    format!("must be from 1 to {MAX_QUANTITY}"),
+                );
+            }
+            if !(0..=MAX_UNIT_PRICE).contains(&item.unit_price) {
+                problems.push(
+                    format!("items[{i}].unitPrice"),
+                    format!("must be from 0 to {MAX_UNIT_PRICE}"),
+                );
+            }
+            if let Some(sku) = sku {
+                parsed.push(LineItem {
+                    sku,
+                    quantity: item.quantity,
+                    unit_price: item.unit_price,
+                });
+            }
+        }
+        problems.into_result()?;
+        // Bounded by the limits above (100 x 1000 x 10^8 = 10^13), so this cannot overflow.
+        let total = parsed.iter().map(|i| i.quantity * i.unit_price).sum();
+        Ok(Self {
+            currency: currency.expect("checked above"),
+            items: parsed,
+            total,
+        })
+    }
+}
+
+/// An order, as stored and as the API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub status: OrderStatus,
+    pub items: Vec<LineItem>,
+    pub currency: Currency,
+    pub total: i64,
+    pub paid: i64,
+    pub refunded: i64,
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Order {
+    /// A new `PENDING` order at version 1.
+    pub fn new(customer_id: CustomerId, lines: Lines, now: Timestamp) -> Self {
+        Self {
+            order_id: OrderId::new(),
+            customer_id,
+            status: OrderStatus::Pending,
+            items: lines.items,
+            currency: lines.currency,
+            total: lines.total,
+            paid: 0,
+            refunded: 0,
+            version: 1,
+            rejection_reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Why `change` cannot apply to this order as it stands, or `None` if it can
+    /// (apart from an `If-Match` version, which the caller checks).
+    pub fn refusal(&self, change: Change) -> Option<Error> {
+        if !change.allowed_from().contains(&self.status) {
+            return Some(Error::Conflict(
+                format!("order is {}", self.status.as_str()).into(),
+            ));
+        }
+        if change.requires_unpaid() && self.paid > 0 {
+            return Some(Error::Conflict("order has captured payments".into()));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(sku: &str, quantity: i64, unit_price: i64) -> LineItemInput {
+        LineItemInput {
+            sku: sku.into(),
+            quantity,
+            unit_price,
+        }
+    }
+
+    fn details(err: Error) -> Vec<(String, String)> {
+        match err {
+            Error::Validation { details, .. } => {
+                details.into_iter().map(|d| (d.field, d.problem)).collect()
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_compute_the_total_in_minor_units() {
+        let lines = Lines::parse("USD", &[item("A", 2, 1250), item("B", 1, 99)]).unwrap();
+        assert_eq!(lines.total, 2599);
+        assert_eq!(lines.currency.as_str(), "USD");
+    }
+
+    #[test]
+    fn lines_report_every_problem_with_its_field() {
+        let err = Lines::parse(
+            "usd",
+            &[
+                item("ok", 1, 1),
+                item("bad sku", 0, -1),
+                item("x", 1001, 100_000_001),
+            ],
+        )
+        .unwrap_err();
+        let fields: Vec<String> = details(err).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(
+            fields,
+            [
+                "currency",
+                "items[1].sku",
+                "items[1].quantity",
+                "items[1].unitPrice",
+                "items[2].quantity",
+                "items[2].unitPrice"
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_need_between_one_and_a_hundred_items() {
+        assert_eq!(details(Lines::parse("USD", &[]).unwrap_err())[0].0, "items");
+        let many: Vec<_> = (0..101).map(|_| item("A", 1, 1)).collect();
+        assert_eq!(
+            details(Lines::parse("USD", &many).unwrap_err())[0].0,
+            "items"
+        );
+        let hundred: Vec<_> = (0..100).map(|_| item("A", 1000, MAX_UNIT_PRICE)).collect();
+        assert_eq!(
+            Lines::parse("USD", &hundred).unwrap().total,
+            10_000_000_000_000
+        );
+    }
+
+    fn order(status: OrderStatus, paid: i64) -> Order {
+        let lines = Lines::parse("USD", &[item("A", 1, 100)]).unwrap();
+        let mut order = Order::new(
+            CustomerId::parse("c", "alice").unwrap(),
+            lines,
+            Timestamp::now(),
+        );
+        order.status = status;
+        order.paid = paid;
+        order
+    }
+
+    #[test]
+    fn the_state_machine_allows_only_its_documented_changes() {
+        use OrderStatus::*;
+        let allowed = |status, change| order(status, 0).refusal(change).is_none();
+        for status in OrderStatus::ALL {
+            assert_eq!(
+                allowed(status, Change::Update),
+                matches!(status, Pending | Confirmed),
+                "{status:?}"
+            );
+            assert_eq!(
+                allowed(status, Change::Cancel),
+                matches!(status, Pending | Confirmed),
+                "{status:?}"
+            );
+            assert_eq!(
+                allowed(status, Change::Confirm),
+                status == Pending,
+                "{status:?}"
+            );
+            assert_eq!(
+                allowed(status, Change::Reject),
+                status == Pending,
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn paid_money_blocks_updates_and_cancellation() {
+        let partly_paid = order(OrderStatus::Confirmed, 50);
+        assert!(matches!(
+            partly_paid.refusal(Change::Update),
+            Some(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            partly_paid.refusal(Change::Cancel),
+            Some(Error::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn statuses_serialize_as_the_contract_spells_them() {
+        for status in OrderStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Queue events: what the API tells the rest of the platform, and the SQS publisher.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{CustomerId, Order, OrderId, Timestamp};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventType {
+    OrderCreated,
+    OrderUpdated,
+    OrderCancelled,
+    PaymentCaptured,
+    RefundIssued,
+    /// Any type this build does not know; consumers acknowledge and skip it.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A message body on the order queue: `{type, orderId, customerId, occurredAt, ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Unique per event, so consumers can recognise a redelivery.
+    pub event_id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub occurred_at: Timestamp,
+}
+
+impl Event {
+    /// The full event for an outbox entry of `order`.
+    pub fn new(order: &Order, entry: &OutboxEntry) -> Self {
+        Self {
+            event_id: entry.event_id,
+            kind: entry.kind,
+            order_id: order.order_id,
+            customer_id: order.customer_id.clone(),
+            occurred_at: entry.occurred_at,
+        }
+    }
+}
+
+/// An event waiting in its order's outbox. It is written in the same conditional write as the
+/// change it announces, so a change is never made without its event; the order supplies the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    pub event_id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub occurred_at: Timestamp,
+}
+
+impl OutboxEntry {
+    pub fn new(kind: EventType, occurred_at: Timestamp) -> Self {
+        Self {
+            event_id: Uuid::new_v4(),
+            kind,
+            occurred_at,
+        }
+    }
+}
+
+/// Sends events to the order queue.
+#[derive(Debug, Clone)]
+pub struct EventPublisher {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl EventPublisher {
+    pub fn new(sqs: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            sqs,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(event_id = %event.event_id, kind = ?event.kind))]
+    pub async fn publish(&self, event: &Event) -> Result<()> {
+        let body =
+            serde_json::to_string(event).map_err(|e| Error::internal("encoding an event", e))?;
+        self.sqs
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| Error::internal("sending an event to the queue", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_use_the_contract_field_names_and_tolerate_unknown_types() {
+        let json = serde_json::json!({
+            "eventId": "6f1c0c44-3a55-4a59-8d7e-1f0c2b2f5a11",
+            "type": "ORDER_CREATED",
+            "orderId": "0b6a3f4e-8f1e-4c1a-9d55-2b7c1f9e6a10",
+            "customerId": "alice",
+            "occurredAt": "2026-11-26T08:31:05.123Z"
+        });
+        let event: Event = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(event.kind, EventType::OrderCreated);
+        assert_eq!(serde_json::to_value(&event).unwrap(), json);
+
+        let mut future = json;
+        future["type"] = "ORDER_SHIPPED".into();
+        assert_eq!(
+            serde_json::from_value::<Event>(future).unwrap().kind,
+            EventType::Unknown
+        );
+    }
+}

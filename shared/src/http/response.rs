@@ -1,0 +1,32 @@
+use lambda_http::{
+    Body, Response,
+    http::{StatusCode, header},
+};
+use serde::Serialize;
+
+use super::error::error_response;
+use crate::error::Result;
+
+/// A JSON response.
+pub fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+    let body = serde_json::to_string(value).expect("response types always serialize");
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body))
+        .expect("a status and one valid header")
+}
+
+/// `201 Created` with a `location`.
+pub fn created(location: &str, value: &impl Serialize) -> Response<Body> {
+    let mut response = json(StatusCode::CREATED, value);
+    if let Ok(location) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// The response for a handler's result.
+pub fn respond(result: Result<Response<Body>>) -> Response<Body> {
+    result.unwrap_or_else(|err| error_response(&err))
+}

@@ -1,0 +1,154 @@
+//! The single-table key schema: the only module that spells a key or names an index.
+//! `docs/data-model.md` lists every access pattern against these functions; `template.yaml`
+//! declares the same attributes and indexes, and a test keeps the two equal.
+
+use crate::domain::{CustomerId, Order, OrderId, Timestamp};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+
+/// An index of the table: its name and key attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+}
+
+/// Overloaded: a customer's orders (`CUSTOMER#<id>`), an order's payments (`ORDER#<id>`).
+pub const GSI1: Index = Index {
+    name: "gsi1",
+    pk: "gsi1pk",
+    sk: "gsi1sk",
+};
+/// Orders by UTC day of creation, write-sharded (`DAY#<yyyy-mm-dd>#<shard>`).
+pub const GSI2: Index = Index {
+    name: "gsi2",
+    pk: "gsi2pk",
+    sk: "gsi2sk",
+};
+/// Sparse: orders whose outbox holds undelivered events (`OUTBOX#<shard>`).
+pub const GSI3: Index = Index {
+    name: "gsi3",
+    pk: "gsi3pk",
+    sk: "gsi3sk",
+};
+pub const INDEXES: [Index; 3] = [GSI1, GSI2, GSI3];
+
+/// The attribute DynamoDB's TTL deletes expired items by (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// Shards of the per-day index: one busy day spreads over this many partitions.
+pub const DAY_SHARDS: u32 = 16;
+/// Shards of the outbox index.
+pub const OUTBOX_SHARDS: u32 = 4;
+
+/// The sort key of every entity's main item.
+const METADATA: &str = "METADATA";
+/// Prefix of the customer-listing sort key, so other item types can share the customer partition.
+pub const ORDER_PREFIX: &str = "ORDER#";
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// The order item: `ORDER#<id>` / `METADATA`.
+pub fn order(id: &OrderId) -> Key {
+    Key {
+        pk: format!("ORDER#{id}"),
+        sk: METADATA.into(),
+    }
+}
+
+/// The partition of `gsi1` holding a customer's orders.
+pub fn customer_orders(customer: &CustomerId) -> String {
+    format!("CUSTOMER#{customer}")
+}
+
+/// The partition of `gsi2` holding one shard of one UTC day's orders.
+pub fn day_shard(day: &str, shard: u32) -> String {
+    format!("DAY#{day}#{shard:02}")
+}
+
+/// The partition of `gsi3` for one shard of pending outboxes.
+pub fn outbox_shard(shard: u32) -> String {
+    format!("OUTBOX#{shard}")
+}
+
+/// Every index key an order item carries, besides `pk`/`sk`: its place in the customer's listing
+/// (newest first) and in its day of creation.
+pub fn order_index_keys(order: &Order) -> [(&'static str, String); 4] {
+    let created = order.created_at;
+    [
+        (GSI1.pk, customer_orders(&order.customer_id)),
+        (
+            GSI1.sk,
+            format!("{ORDER_PREFIX}{created}#{}", order.order_id),
+        ),
+        (
+            GSI2.pk,
+            day_shard(&created.day(), order.order_id.shard(DAY_SHARDS)),
+        ),
+        (GSI2.sk, format!("{created}#{}", order.order_id)),
+    ]
+}
+
+/// The `gsi3` keys an order carries while its outbox holds events.
+pub fn outbox_keys(order_id: &OrderId, since: Timestamp) -> [(&'static str, String); 2] {
+    [
+        (GSI3.pk, outbox_shard(order_id.shard(OUTBOX_SHARDS))),
+        (GSI3.sk, format!("{since}#{order_id}")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LineItemInput, Lines};
+
+    #[test]
+    fn an_order_is_keyed_by_id_and_indexed_by_customer_and_day() {
+        let lines = Lines::parse(
+            "USD",
+            &[LineItemInput {
+                sku: "A".into(),
+                quantity: 1,
+                unit_price: 1,
+            }],
+        )
+        .unwrap();
+        let order = Order::new(
+            CustomerId::parse("c", "alice").unwrap(),
+            lines,
+            Timestamp::from_millis(1_795_681_865_123),
+        );
+        let id = order.order_id;
+        assert_eq!(
+            super::order(&id),
+            Key {
+                pk: format!("ORDER#{id}"),
+                sk: "METADATA".into()
+            }
+        );
+        let keys = order_index_keys(&order);
+        assert_eq!(keys[0], ("gsi1pk", "CUSTOMER#alice".into()));
+        assert_eq!(
+            keys[1],
+            ("gsi1sk", format!("ORDER#2026-11-26T08:31:05.123Z#{id}"))
+        );
+        assert_eq!(
+            keys[2],
+            (
+                "gsi2pk",
+                format!("DAY#2026-11-26#{:02}", id.shard(DAY_SHARDS))
+            )
+        );
+        assert_eq!(
+            keys[3],
+            ("gsi2sk", format!("2026-11-26T08:31:05.123Z#{id}"))
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The platform's shared crate: everything the Lambda functions have in common.
+//!
+//! - [`domain`]: ids, money, orders and their state machine (pure, no AWS);
+//! - [`keys`]: the single-table key schema, the only place that spells a key;
+//! - [`store`]: the DynamoDB repository;
+//! - [`events`]: queue events and their SQS publisher;
+//! - [`http`]: the API Gateway edge: callers, bodies, responses, and the one error mapping;
+//! - [`aws`] and [`config`]: clients and settings, built once per cold start.
+
+pub mod aws;
+pub mod config;
+pub mod cursor;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod keys;
+pub mod outbox;
+pub mod store;
+pub mod telemetry;
+
+pub use error::{Error, Result};

@@ -1,0 +1,369 @@
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::{
+    Client,
+    error::SdkError,
+    operation::update_item::UpdateItemError,
+    types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure},
+};
+use serde::Deserialize;
+
+use super::{Item, expr::Expr, from_item, n, s, to_item, to_value};
+use crate::domain::{Caller, Change, CustomerId, Lines, Order, OrderId, OrderStatus, Timestamp};
+use crate::error::{Error, Result};
+use crate::events::{EventType, OutboxEntry};
+use crate::keys::{self, GSI1, GSI3};
+
+/// Orders in the single table.
+#[derive(Debug, Clone)]
+pub struct OrderStore {
+    db: Client,
+    table: String,
+}
+
+/// An order as a write left it, with the events still waiting in its outbox.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub order: Order,
+    pub outbox: Vec<OutboxEntry>,
+}
+
+/// One page of a customer's orders, newest first.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub customer: CustomerId,
+    pub limit: usize,
+    /// Where the previous page ended (a decoded cursor).
+    pub after: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    /// Where this page ended, when more orders follow.
+    pub last: Option<BTreeMap<String, String>>,
+}
+
+/// What a conditional change found.
+enum Outcome {
+    Applied(Written),
+    /// The order exists but the change's condition did not hold: the order as it was.
+    Refused(Order),
+}
+
+#[derive(Deserialize)]
+struct OutboxOnly {
+    #[serde(default)]
+    outbox: Vec<OutboxEntry>,
+}
+
+fn not_found() -> Error {
+    Error::NotFound("Order not found".into())
+}
+
+impl OrderStore {
+    pub fn new(db: Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Writes a new order with its `ORDER_CREATED` event in its outbox.
+    #[tracing::instrument(skip_all, fields(order_id = %order.order_id))]
+    pub async fn create(&self, order: &Order) -> Result<Written> {
+        let entry = OutboxEntry::new(EventType::OrderCreated, order.created_at);
+        let key = keys::order(&order.order_id);
+        let mut item = to_item(order)?;
+        item.insert(keys::PK.into(), s(key.pk));
+        item.insert(keys::SK.into(), s(key.sk));
+        for (name, value) in keys::order_index_keys(order)
+            .into_iter()
+            .chain(keys::outbox_keys(&order.order_id, order.created_at))
+        {
+            item.insert(name.into(), s(value));
+        }
+        item.insert("outbox".into(), to_value(&[&entry])?);
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| Error::internal("writing a new order", e))?;
+        Ok(Written {
+            order: order.clone(),
+            outbox: vec![entry],
+        })
+    }
+
+    /// The order with this id, whoever owns it.
+    #[tracing::instrument(skip(self))]
+    pub async fn get(&self, id: &OrderId) -> Result<Option<Order>> {
+        let key = keys::order(id);
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(key.pk))
+            .key(keys::SK, s(key.sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::internal("reading an order", e))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// A page of a customer's orders, newest first.
+    #[tracing::instrument(skip(self, page), fields(customer = %page.customer, limit = page.limit))]
+    pub async fn list(&self, page: PageRequest) -> Result<OrderPage> {
+        let mut expr = Expr::default();
+        let key_condition = format!(
+            "{} AND begins_with({}, {})",
+            expr.eq(GSI1.pk, s(keys::customer_orders(&page.customer))),
+            expr.name(GSI1.sk),
+            expr.value(s(keys::ORDER_PREFIX)),
+        );
+        let start = page
+            .after
+            .map(|key| key.into_iter().map(|(k, v)| (k, s(v))).collect());
+        // One more than asked for tells whether another page follows.
+        let output = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1.name)
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .scan_index_forward(false)
+            .limit(page.limit as i32 + 1)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| Error::internal("listing orders", e))?;
+        let mut orders: Vec<Order> = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_>>()?;
+        let last = (orders.len() > page.limit).then(|| {
+            orders.truncate(page.limit);
+            listing_key(orders.last().expect("limit is at least 1"))
+        });
+        Ok(OrderPage { orders, last })
+    }
+
+    /// Replaces an order's items and currency, bumping its version.
+    #[tracing::instrument(skip(self, caller, lines))]
+    pub async fn update_lines(
+        &self,
+        caller: &Caller,
+        id: &OrderId,
+        lines: &Lines,
+        if_match: Option<u64>,
+        now: Timestamp,
+    ) -> Result<Written> {
+        let entry = OutboxEntry::new(EventType::OrderUpdated, now);
+        let sets = vec![
+            ("items", to_value(&lines.items)?),
+            ("currency", s(lines.currency.as_str())),
+            ("total", n(lines.total)),
+        ];
+        match self
+            .apply(id, Change::Update, Some(caller), if_match, sets, entry, now)
+            .await?
+        {
+            Outcome::Applied(written) => Ok(written),
+            Outcome::Refused(order) => Err(refusal(&order, Change::Update, if_match)),
+        }
+    }
+
+    /// Cancels an order. An order already cancelled is returned as it is, with nothing written.
+    #[tracing::instrument(skip(self, caller))]
+    pub async fn cancel(&self, caller: &Caller, id: &OrderId, now: Timestamp) -> Result<Written> {
+        let entry = OutboxEntry::new(EventType::OrderCancelled, now);
+        let sets = vec![("status", s(OrderStatus::Cancelled.as_str()))];
+        match self
+            .apply(id, Change::Cancel, Some(caller), None, sets, entry, now)
+            .await?
+        {
+            Outcome::Applied(written) => Ok(written),
+            Outcome::Refused(order) if order.status == OrderStatus::Cancelled => Ok(Written {
+                order,
+                outbox: vec![],
+            }),
+            Outcome::Refused(order) => Err(refusal(&order, Change::Cancel, None)),
+        }
+    }
+
+    /// Removes delivered events from an order's outbox, provided nothing was added since; when
+    /// something was, the relay delivers the whole outbox again later.
+    #[tracing::instrument(skip(self, delivered))]
+    pub async fn clear_outbox(&self, id: &OrderId, delivered: &[OutboxEntry]) -> Result<bool> {
+        let Some(last) = delivered.last() else {
+            return Ok(true);
+        };
+        let key = keys::order(id);
+        let mut expr = Expr::default();
+        let outbox = expr.name("outbox");
+        let update = format!(
+            "REMOVE {outbox}, {}, {}",
+            expr.name(GSI3.pk),
+            expr.name(GSI3.sk)
+        );
+        let condition = format!(
+            "size({outbox}) = {} AND {outbox}[{}].{} = {}",
+            expr.value(n(delivered.len())),
+            delivered.len() - 1,
+            expr.name("eventId"),
+            expr.value(s(last.event_id.to_string())),
+        );
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(key.pk))
+            .key(keys::SK, s(key.sk))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(Error::internal("clearing an outbox", e)),
+        }
+    }
+
+    /// The one conditional write behind every change of an order: the change's allowed statuses,
+    /// ownership unless the caller is an admin, an optional expected version, and the change's
+    /// event appended to the outbox, all in one single-item update.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply(
+        &self,
+        id: &OrderId,
+        change: Change,
+        caller: Option<&Caller>,
+        if_match: Option<u64>,
+        sets: Vec<(&str, AttributeValue)>,
+        entry: OutboxEntry,
+        now: Timestamp,
+    ) -> Result<Outcome> {
+        let key = keys::order(id);
+        let mut expr = Expr::default();
+
+        let mut assignments: Vec<String> = sets
+            .into_iter()
+            .map(|(name, value)| expr.eq(name, value))
+            .collect();
+        let version = expr.name("version");
+        assignments.push(format!("{version} = {version} + {}", expr.value(n(1))));
+        assignments.push(expr.eq("updatedAt", s(now.to_string())));
+        let outbox = expr.name("outbox");
+        assignments.push(format!(
+            "{outbox} = list_append(if_not_exists({outbox}, {}), {})",
+            expr.value(AttributeValue::L(vec![])),
+            expr.value(to_value(&[&entry])?),
+        ));
+        for (name, value) in keys::outbox_keys(id, now) {
+            let placeholder = expr.name(name);
+            assignments.push(format!(
+                "{placeholder} = if_not_exists({placeholder}, {})",
+                expr.value(s(value))
+            ));
+        }
+
+        let mut conditions = vec![
+            "attribute_exists(pk)".to_owned(),
+            expr.is_in(
+                "status",
+                change.allowed_from().iter().map(|st| s(st.as_str())),
+            ),
+        ];
+        if change.requires_unpaid() {
+            conditions.push(expr.eq("paid", n(0)));
+        }
+        if let Some(caller) = caller.filter(|c| !c.admin) {
+            conditions.push(expr.eq("customerId", s(caller.customer_id.as_str())));
+        }
+        if let Some(expected) = if_match {
+            conditions.push(expr.eq("version", n(expected)));
+        }
+
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(key.pk))
+            .key(keys::SK, s(key.sk))
+            .update_expression(format!("SET {}", assignments.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Outcome::Applied(written(
+                output.attributes.unwrap_or_default(),
+            )?)),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item {
+                    Some(old) => {
+                        let order: Order = from_item(old)?;
+                        match caller {
+                            Some(c) if !c.can_access(&order.customer_id) => Err(not_found()),
+                            _ => Ok(Outcome::Refused(order)),
+                        }
+                    }
+                    None => Err(not_found()),
+                },
+                other => Err(Error::internal("changing an order", other)),
+            },
+            Err(e) => Err(Error::internal("changing an order", e)),
+        }
+    }
+}
+
+fn written(item: Item) -> Result<Written> {
+    let OutboxOnly { outbox } = from_item(item.clone())?;
+    Ok(Written {
+        order: from_item(item)?,
+        outbox,
+    })
+}
+
+/// Why a change was refused: a stale `If-Match` first (HTTP evaluates preconditions before the
+/// method), then the state machine's reason.
+fn refusal(order: &Order, change: Change, if_match: Option<u64>) -> Error {
+    if if_match.is_some_and(|v| v != order.version) {
+        return Error::PreconditionFailed(format!("order is at version {}", order.version).into());
+    }
+    order
+        .refusal(change)
+        .unwrap_or_else(|| Error::Conflict("order changed concurrently; retry".into()))
+}
+
+/// The `gsi1` position of an order, as a cursor carries it.
+fn listing_key(order: &Order) -> BTreeMap<String, String> {
+    let key = keys::order(&order.order_id);
+    let [customer, listed, ..] = keys::order_index_keys(order);
+    BTreeMap::from([
+        (keys::PK.to_owned(), key.pk),
+        (keys::SK.to_owned(), key.sk),
+        (customer.0.to_owned(), customer.1),
+        (listed.0.to_owned(), listed.1),
+    ])
+}

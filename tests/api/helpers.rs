@@ -1,0 +1,236 @@
+//! `spawn_app()`: a table, queue and bucket of the test's own on the emulator, provisioned from
+//! `template.yaml`, with every function's handler behind the same routing as API Gateway.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use infra::gateway::GatewayRequest;
+use infra::{App, Resources, Template};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub app: App,
+    pub resources: Resources,
+    pub sdk: aws_config::SdkConfig,
+}
+
+/// Stands up an isolated copy of the platform's resources and the production clients over them.
+pub async fn spawn_app() -> TestApp {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts the emulator"
+    );
+    let sdk = platform::aws::load().await;
+    let template = Template::bundled();
+    let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let resources = infra::provision(&sdk, &template, &prefix)
+        .await
+        .expect("provisioning on the emulator");
+    let app = App {
+        store: platform::store::OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table),
+        events: platform::events::EventPublisher::new(
+            platform::aws::sqs(&sdk),
+            &resources.queue_url,
+        ),
+        cursors: platform::cursor::CursorSigner::new("test-cursor-secret"),
+        template,
+    };
+    TestApp {
+        app,
+        resources,
+        sdk,
+    }
+}
+
+/// A request on its way in, as a client would send it.
+pub struct Call<'a> {
+    app: &'a TestApp,
+    request: GatewayRequest,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    /// A request from the customer `alice`.
+    pub fn request(&self, method: &str, path_and_query: &str) -> Call<'_> {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let request = GatewayRequest {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers: vec![("host".into(), "localhost".into())],
+            request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        };
+        Call { app: self, request }.customer("alice")
+    }
+
+    /// Creates an order for `customer` and returns its JSON.
+    pub async fn create_order(&self, customer: &str) -> Value {
+        let reply = self
+            .request("POST", "/orders")
+            .customer(customer)
+            .json(&order_body())
+            .send()
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.body
+    }
+
+    /// Every message waiting on the test's queue, parsed.
+    pub async fn queued_events(&self) -> Vec<Value> {
+        let sqs = platform::aws::sqs(&self.sdk);
+        let mut events = vec![];
+        loop {
+            let output = sqs
+                .receive_message()
+                .queue_url(&self.resources.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return events;
+            }
+            for message in messages {
+                events.push(serde_json::from_str(message.body().unwrap()).unwrap());
+                sqs.delete_message()
+                    .queue_url(&self.resources.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// How many items the test's table holds.
+    pub async fn item_count(&self) -> usize {
+        let output = platform::aws::dynamodb(&self.sdk)
+            .scan()
+            .table_name(&self.resources.table)
+            .send()
+            .await
+            .unwrap();
+        output.items.unwrap_or_default().len()
+    }
+
+    /// The raw stored item of an order.
+    pub async fn raw_order(
+        &self,
+        order_id: &str,
+    ) -> std::collections::HashMap<String, AttributeValue> {
+        platform::aws::dynamodb(&self.sdk)
+            .get_item()
+            .table_name(&self.resources.table)
+            .key("pk", AttributeValue::S(format!("ORDER#{order_id}")))
+            .key("sk", AttributeValue::S("METADATA".into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the order exists")
+    }
+
+    /// Sets stored attributes directly, standing in for flows (payments) outside these routes.
+    pub async fn force(&self, order_id: &str, attribute: &str, value: AttributeValue) {
+        platform::aws::dynamodb(&self.sdk)
+            .update_item()
+            .table_name(&self.resources.table)
+            .key("pk", AttributeValue::S(format!("ORDER#{order_id}")))
+            .key("sk", AttributeValue::S("METADATA".into()))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+impl Call<'_> {
+    /// Authenticated as `sub`, without admin scope.
+    pub fn customer(mut self, sub: &str) -> Self {
+        self.request.claims = Some(BTreeMap::from([
+            ("sub".into(), sub.into()),
+            ("scope".into(), "orders".into()),
+        ]));
+        self
+    }
+
+    /// Authenticated as an operator with `orders:admin`.
+    pub fn admin(mut self) -> Self {
+        self.request.claims = Some(BTreeMap::from([
+            ("sub".into(), "ops".into()),
+            ("scope".into(), "orders orders:admin".into()),
+        ]));
+        self
+    }
+
+    /// No verified token at all.
+    pub fn anonymous(mut self) -> Self {
+        self.request.claims = None;
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn json(self, value: &Value) -> Self {
+        self.raw(value.to_string().as_bytes(), "application/json")
+    }
+
+    pub fn raw(mut self, body: &[u8], content_type: &str) -> Self {
+        self.request.body = body.to_vec();
+        self.header("content-type", content_type)
+    }
+
+    pub async fn send(self) -> Reply {
+        let response = self.app.app.handle(self.request).await;
+        let (parts, body) = response.into_parts();
+        let bytes: &[u8] = body.as_ref();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(bytes).expect("responses are JSON")
+        };
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
+impl Reply {
+    /// Asserts an error response in the contract's shape and returns its code.
+    pub fn error_code(&self) -> &str {
+        assert!(
+            self.body["error"].is_string(),
+            "no error message in {self:?}"
+        );
+        assert!(self.body["details"].is_array(), "no details in {self:?}");
+        self.body["code"].as_str().expect("an error code")
+    }
+}
+
+/// A valid order body: two lines, 2 x 1250 + 1 x 99 = 2599 cents.
+pub fn order_body() -> Value {
+    serde_json::json!({
+        "currency": "USD",
+        "items": [
+            {"sku": "SKU-1", "quantity": 2, "unitPrice": 1250},
+            {"sku": "SKU-2", "quantity": 1, "unitPrice": 99}
+        ]
+    })
+}
