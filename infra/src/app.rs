@@ -24,9 +24,8 @@ impl App {
     pub async fn handle(&self, mut request: GatewayRequest) -> Response<Body> {
         let found = self.template.functions.iter().find_map(|function| {
             function.routes.iter().find_map(|route| {
-                let params = (route.method == request.method)
-                    .then(|| match_route(&route.path, &request.path))
-                    .flatten()?;
+                let params =
+                    (route.method == request.method).then(|| match_route(&route.path, &request.path)).flatten()?;
                 Some((function.binary.clone(), route.path.clone(), params))
             })
         });
@@ -35,9 +34,7 @@ impl App {
         };
         request.route = route;
         request.path_parameters = params;
-        self.call(&binary, request)
-            .await
-            .unwrap_or_else(gateway_not_found)
+        self.call(&binary, request).await.unwrap_or_else(gateway_not_found)
     }
 
     /// Runs the handler of the function built as `binary`; `None` for a binary this build lacks.

@@ -52,9 +52,7 @@ impl GatewayRequest {
             Err(_) => (Value::String(B64.encode(&self.body)), true),
         };
         let route_key = format!("{} {}", self.method, self.route);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let mut context = json!({
             "accountId": "000000000000",
             "apiId": "local",
@@ -99,8 +97,7 @@ impl GatewayRequest {
 
     /// The request as `lambda_http` hands it to a handler.
     pub fn into_request(self) -> Request {
-        lambda_http::request::from_str(&self.event().to_string())
-            .expect("the event is a valid payload 2.0 event")
+        lambda_http::request::from_str(&self.event().to_string()).expect("the event is a valid payload 2.0 event")
     }
 }
 
@@ -171,21 +168,14 @@ mod tests {
         assert_eq!(params["id"], "abc#x");
         assert_eq!(match_route("/orders/{id}", "/orders"), None);
         assert_eq!(match_route("/orders/{id}", "/orders/a/b"), None);
-        assert_eq!(
-            match_route("/payments/{id}/refund", "/payments/p1/refund").unwrap()["id"],
-            "p1"
-        );
+        assert_eq!(match_route("/payments/{id}/refund", "/payments/p1/refund").unwrap()["id"], "p1");
     }
 
     #[test]
     fn query_strings_decode_like_api_gateway() {
         assert_eq!(
             form_pairs("a=1&b=x%20y+z&c"),
-            [
-                ("a".into(), "1".into()),
-                ("b".into(), "x y z".into()),
-                ("c".into(), "".into())
-            ]
+            [("a".into(), "1".into()), ("b".into(), "x y z".into()), ("c".into(), "".into())]
         );
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }

@@ -3,8 +3,8 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -27,33 +27,19 @@ pub struct ProvisionError {
     source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-fn failed<E: std::error::Error + Send + Sync + 'static>(
-    what: &'static str,
-) -> impl FnOnce(E) -> ProvisionError {
-    move |e| ProvisionError {
-        what,
-        source: Box::new(e),
-    }
+fn failed<E: std::error::Error + Send + Sync + 'static>(what: &'static str) -> impl FnOnce(E) -> ProvisionError {
+    move |e| ProvisionError { what, source: Box::new(e) }
 }
 
 /// Creates every resource of the template under names starting with `prefix` (lowercase letters,
 /// digits and dashes, as S3 requires).
-pub async fn provision(
-    sdk: &SdkConfig,
-    template: &Template,
-    prefix: &str,
-) -> Result<Resources, ProvisionError> {
+pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Result<Resources, ProvisionError> {
     let table = format!("{prefix}-orders");
     create_table(sdk, template, &table).await?;
 
     let sqs = platform::aws::sqs(sdk);
-    let dead_letter_queue_url = create_queue(
-        &sqs,
-        &format!("{prefix}-order-dlq"),
-        &template.dead_letter_queue,
-        None,
-    )
-    .await?;
+    let dead_letter_queue_url =
+        create_queue(&sqs, &format!("{prefix}-order-dlq"), &template.dead_letter_queue, None).await?;
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dead_letter_queue_url)
@@ -64,28 +50,12 @@ pub async fn provision(
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .unwrap_or_default();
-    let queue_url = create_queue(
-        &sqs,
-        &format!("{prefix}-order-queue"),
-        &template.queue,
-        Some(&dlq_arn),
-    )
-    .await?;
+    let queue_url = create_queue(&sqs, &format!("{prefix}-order-queue"), &template.queue, Some(&dlq_arn)).await?;
 
     let bucket = format!("{prefix}-exports");
-    platform::aws::s3(sdk)
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .map_err(failed("the exports bucket"))?;
+    platform::aws::s3(sdk).create_bucket().bucket(&bucket).send().await.map_err(failed("the exports bucket"))?;
 
-    Ok(Resources {
-        table,
-        queue_url,
-        dead_letter_queue_url,
-        bucket,
-    })
+    Ok(Resources { table, queue_url, dead_letter_queue_url, bucket })
 }
 
 fn key_schema(elements: &[KeyElement]) -> Vec<KeySchemaElement> {
@@ -101,11 +71,7 @@ fn key_schema(elements: &[KeyElement]) -> Vec<KeySchemaElement> {
         .collect()
 }
 
-async fn create_table(
-    sdk: &SdkConfig,
-    template: &Template,
-    name: &str,
-) -> Result<(), ProvisionError> {
+async fn create_table(sdk: &SdkConfig, template: &Template, name: &str) -> Result<(), ProvisionError> {
     let spec = &template.table;
     let db = platform::aws::dynamodb(sdk);
     let attributes = spec.attribute_definitions.iter().map(|a| {
@@ -163,10 +129,7 @@ async fn create_queue(
         request = request.attributes(QueueAttributeName::VisibilityTimeout, timeout.to_string());
     }
     if let Some(retention) = spec.message_retention_period {
-        request = request.attributes(
-            QueueAttributeName::MessageRetentionPeriod,
-            retention.to_string(),
-        );
+        request = request.attributes(QueueAttributeName::MessageRetentionPeriod, retention.to_string());
     }
     if let (Some(policy), Some(arn)) = (&spec.redrive_policy, dead_letter_arn) {
         let redrive = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": policy.max_receive_count});

@@ -130,11 +130,7 @@ impl Template {
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
         let document: Document = serde_yaml::from_str(yaml)?;
         let properties = |id: &'static str| -> Result<Value, TemplateError> {
-            document
-                .resources
-                .get(id)
-                .map(|r| r.properties.clone())
-                .ok_or(TemplateError::Missing(id))
+            document.resources.get(id).map(|r| r.properties.clone()).ok_or(TemplateError::Missing(id))
         };
         let functions = document
             .resources
@@ -152,40 +148,22 @@ impl Template {
 
     /// The function serving `method path`, where `path` is a route template such as `/orders/{id}`.
     pub fn function_for(&self, method: &str, path: &str) -> Option<&FunctionSpec> {
-        self.functions.iter().find(|f| {
-            f.routes
-                .iter()
-                .any(|r| r.method == method && r.path == path)
-        })
+        self.functions.iter().find(|f| f.routes.iter().any(|r| r.method == method && r.path == path))
     }
 }
 
 fn function(id: &str, resource: &Resource) -> FunctionSpec {
-    let binary = resource.metadata["BuildProperties"]["Binary"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let binary = resource.metadata["BuildProperties"]["Binary"].as_str().unwrap_or_default().to_owned();
     let routes = match &resource.properties["Events"] {
         Value::Mapping(events) => events
             .values()
             .filter(|e| e["Type"].as_str() == Some("HttpApi"))
             .map(|e| Route {
-                method: e["Properties"]["Method"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_uppercase(),
-                path: e["Properties"]["Path"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
+                method: e["Properties"]["Method"].as_str().unwrap_or_default().to_uppercase(),
+                path: e["Properties"]["Path"].as_str().unwrap_or_default().to_owned(),
             })
             .collect(),
         _ => vec![],
     };
-    FunctionSpec {
-        logical_id: id.to_owned(),
-        binary,
-        timeout: resource.properties["Timeout"].as_i64(),
-        routes,
-    }
+    FunctionSpec { logical_id: id.to_owned(), binary, timeout: resource.properties["Timeout"].as_i64(), routes }
 }

@@ -23,26 +23,18 @@ pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
 
 /// S3 with path-style addressing when an endpoint is set, which emulators need.
 pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(sdk.endpoint_url().is_some())
-        .build();
+    let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
     aws_sdk_s3::Client::from_conf(config)
 }
 
 /// The order store on the table named by `ORDERS_TABLE`.
 pub fn order_store(sdk: &SdkConfig) -> Result<OrderStore, MissingVar> {
-    Ok(OrderStore::new(
-        dynamodb(sdk),
-        config::var(config::ORDERS_TABLE)?,
-    ))
+    Ok(OrderStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
 }
 
 /// The publisher to the queue named by `ORDER_QUEUE_URL`.
 pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, MissingVar> {
-    Ok(EventPublisher::new(
-        sqs(sdk),
-        config::var(config::ORDER_QUEUE_URL)?,
-    ))
+    Ok(EventPublisher::new(sqs(sdk), config::var(config::ORDER_QUEUE_URL)?))
 }
 
 /// The cursor signer keyed by `CURSOR_SECRET`.

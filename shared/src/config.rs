@@ -14,8 +14,5 @@ pub const CURSOR_SECRET: &str = "CURSOR_SECRET";
 pub struct MissingVar(pub &'static str);
 
 pub fn var(name: &'static str) -> Result<String, MissingVar> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or(MissingVar(name))
+    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or(MissingVar(name))
 }

@@ -25,14 +25,11 @@ impl std::fmt::Debug for CursorSigner {
 
 impl CursorSigner {
     pub fn new(secret: impl AsRef<[u8]>) -> Self {
-        Self {
-            key: secret.as_ref().to_vec(),
-        }
+        Self { key: secret.as_ref().to_vec() }
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(payload);
         mac
     }
@@ -52,9 +49,7 @@ impl CursorSigner {
         let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
         let payload = B64.decode(payload).map_err(|_| invalid())?;
         let tag = B64.decode(tag).map_err(|_| invalid())?;
-        self.mac(&payload)
-            .verify_slice(&tag)
-            .map_err(|_| invalid())?;
+        self.mac(&payload).verify_slice(&tag).map_err(|_| invalid())?;
         serde_json::from_slice(&payload).map_err(|_| invalid())
     }
 }
@@ -64,10 +59,7 @@ mod tests {
     use super::*;
 
     fn key() -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("pk".into(), "ORDER#1".into()),
-            ("sk".into(), "METADATA".into()),
-        ])
+        BTreeMap::from([("pk".into(), "ORDER#1".into()), ("sk".into(), "METADATA".into())])
     }
 
     #[test]
@@ -90,10 +82,7 @@ mod tests {
             "a.b.c".into(),
             "x".repeat(5000),
         ] {
-            assert!(
-                matches!(signer.decode(&bad), Err(Error::Validation { .. })),
-                "{bad}"
-            );
+            assert!(matches!(signer.decode(&bad), Err(Error::Validation { .. })), "{bad}");
         }
     }
 }

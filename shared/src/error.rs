@@ -16,10 +16,7 @@ pub struct FieldProblem {
 
 impl FieldProblem {
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            problem: problem.into(),
-        }
+        Self { field: field.into(), problem: problem.into() }
     }
 }
 
@@ -27,10 +24,7 @@ impl FieldProblem {
 pub enum Error {
     /// 400 `VALIDATION_FAILED`: the input is malformed; `details` names each problem.
     #[error("{message}")]
-    Validation {
-        message: Cow<'static, str>,
-        details: Vec<FieldProblem>,
-    },
+    Validation { message: Cow<'static, str>, details: Vec<FieldProblem> },
     /// 401 `UNAUTHORIZED`: no verified caller.
     #[error("missing or invalid credentials")]
     Unauthorized,
@@ -77,14 +71,8 @@ impl Error {
     }
 
     /// Wraps an infrastructure failure, naming what we were doing.
-    pub fn internal(
-        context: &'static str,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        Self::Internal {
-            context,
-            source: source.into(),
-        }
+    pub fn internal(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal { context, source: source.into() }
     }
 }
 
@@ -106,19 +94,13 @@ impl Problems {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(Error::Validation {
-                message: "request validation failed".into(),
-                details: self.0,
-            })
+            Err(Error::Validation { message: "request validation failed".into(), details: self.0 })
         }
     }
 }
 
 impl From<FieldProblem> for Error {
     fn from(problem: FieldProblem) -> Self {
-        Self::Validation {
-            message: "request validation failed".into(),
-            details: vec![problem],
-        }
+        Self::Validation { message: "request validation failed".into(), details: vec![problem] }
     }
 }

@@ -58,11 +58,7 @@ pub struct OutboxEntry {
 
 impl OutboxEntry {
     pub fn new(kind: EventType, occurred_at: Timestamp) -> Self {
-        Self {
-            event_id: Uuid::new_v4(),
-            kind,
-            occurred_at,
-        }
+        Self { event_id: Uuid::new_v4(), kind, occurred_at }
     }
 }
 
@@ -75,16 +71,12 @@ pub struct EventPublisher {
 
 impl EventPublisher {
     pub fn new(sqs: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        Self {
-            sqs,
-            queue_url: queue_url.into(),
-        }
+        Self { sqs, queue_url: queue_url.into() }
     }
 
     #[tracing::instrument(skip_all, fields(event_id = %event.event_id, kind = ?event.kind))]
     pub async fn publish(&self, event: &Event) -> Result<()> {
-        let body =
-            serde_json::to_string(event).map_err(|e| Error::internal("encoding an event", e))?;
+        let body = serde_json::to_string(event).map_err(|e| Error::internal("encoding an event", e))?;
         self.sqs
             .send_message()
             .queue_url(&self.queue_url)
@@ -115,9 +107,6 @@ mod tests {
 
         let mut future = json;
         future["type"] = "ORDER_SHIPPED".into();
-        assert_eq!(
-            serde_json::from_value::<Event>(future).unwrap().kind,
-            EventType::Unknown
-        );
+        assert_eq!(serde_json::from_value::<Event>(future).unwrap().kind, EventType::Unknown);
     }
 }

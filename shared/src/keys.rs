@@ -16,23 +16,11 @@ pub struct Index {
 }
 
 /// Overloaded: a customer's orders (`CUSTOMER#<id>`), an order's payments (`ORDER#<id>`).
-pub const GSI1: Index = Index {
-    name: "gsi1",
-    pk: "gsi1pk",
-    sk: "gsi1sk",
-};
+pub const GSI1: Index = Index { name: "gsi1", pk: "gsi1pk", sk: "gsi1sk" };
 /// Orders by UTC day of creation, write-sharded (`DAY#<yyyy-mm-dd>#<shard>`).
-pub const GSI2: Index = Index {
-    name: "gsi2",
-    pk: "gsi2pk",
-    sk: "gsi2sk",
-};
+pub const GSI2: Index = Index { name: "gsi2", pk: "gsi2pk", sk: "gsi2sk" };
 /// Sparse: orders whose outbox holds undelivered events (`OUTBOX#<shard>`).
-pub const GSI3: Index = Index {
-    name: "gsi3",
-    pk: "gsi3pk",
-    sk: "gsi3sk",
-};
+pub const GSI3: Index = Index { name: "gsi3", pk: "gsi3pk", sk: "gsi3sk" };
 pub const INDEXES: [Index; 3] = [GSI1, GSI2, GSI3];
 
 /// The attribute DynamoDB's TTL deletes expired items by (epoch seconds).
@@ -57,10 +45,7 @@ pub struct Key {
 
 /// The order item: `ORDER#<id>` / `METADATA`.
 pub fn order(id: &OrderId) -> Key {
-    Key {
-        pk: format!("ORDER#{id}"),
-        sk: METADATA.into(),
-    }
+    Key { pk: format!("ORDER#{id}"), sk: METADATA.into() }
 }
 
 /// The partition of `gsi1` holding a customer's orders.
@@ -84,24 +69,15 @@ pub fn order_index_keys(order: &Order) -> [(&'static str, String); 4] {
     let created = order.created_at;
     [
         (GSI1.pk, customer_orders(&order.customer_id)),
-        (
-            GSI1.sk,
-            format!("{ORDER_PREFIX}{created}#{}", order.order_id),
-        ),
-        (
-            GSI2.pk,
-            day_shard(&created.day(), order.order_id.shard(DAY_SHARDS)),
-        ),
+        (GSI1.sk, format!("{ORDER_PREFIX}{created}#{}", order.order_id)),
+        (GSI2.pk, day_shard(&created.day(), order.order_id.shard(DAY_SHARDS))),
         (GSI2.sk, format!("{created}#{}", order.order_id)),
     ]
 }
 
 /// The `gsi3` keys an order carries while its outbox holds events.
 pub fn outbox_keys(order_id: &OrderId, since: Timestamp) -> [(&'static str, String); 2] {
-    [
-        (GSI3.pk, outbox_shard(order_id.shard(OUTBOX_SHARDS))),
-        (GSI3.sk, format!("{since}#{order_id}")),
-    ]
+    [(GSI3.pk, outbox_shard(order_id.shard(OUTBOX_SHARDS))), (GSI3.sk, format!("{since}#{order_id}"))]
 }
 
 #[cfg(test)]
@@ -111,44 +87,15 @@ mod tests {
 
     #[test]
     fn an_order_is_keyed_by_id_and_indexed_by_customer_and_day() {
-        let lines = Lines::parse(
-            "USD",
-            &[LineItemInput {
-                sku: "A".into(),
-                quantity: 1,
-                unit_price: 1,
-            }],
-        )
-        .unwrap();
-        let order = Order::new(
-            CustomerId::parse("c", "alice").unwrap(),
-            lines,
-            Timestamp::from_millis(1_795_681_865_123),
-        );
+        let lines = Lines::parse("USD", &[LineItemInput { sku: "A".into(), quantity: 1, unit_price: 1 }]).unwrap();
+        let order =
+            Order::new(CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::from_millis(1_795_681_865_123));
         let id = order.order_id;
-        assert_eq!(
-            super::order(&id),
-            Key {
-                pk: format!("ORDER#{id}"),
-                sk: "METADATA".into()
-            }
-        );
+        assert_eq!(super::order(&id), Key { pk: format!("ORDER#{id}"), sk: "METADATA".into() });
         let keys = order_index_keys(&order);
         assert_eq!(keys[0], ("gsi1pk", "CUSTOMER#alice".into()));
-        assert_eq!(
-            keys[1],
-            ("gsi1sk", format!("ORDER#2026-11-26T08:31:05.123Z#{id}"))
-        );
-        assert_eq!(
-            keys[2],
-            (
-                "gsi2pk",
-                format!("DAY#2026-11-26#{:02}", id.shard(DAY_SHARDS))
-            )
-        );
-        assert_eq!(
-            keys[3],
-            ("gsi2sk", format!("2026-11-26T08:31:05.123Z#{id}"))
-        );
+        assert_eq!(keys[1], ("gsi1sk", format!("ORDER#2026-11-26T08:31:05.123Z#{id}")));
+        assert_eq!(keys[2], ("gsi2pk", format!("DAY#2026-11-26#{:02}", id.shard(DAY_SHARDS))));
+        assert_eq!(keys[3], ("gsi2sk", format!("2026-11-26T08:31:05.123Z#{id}")));
     }
 }

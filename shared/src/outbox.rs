@@ -14,10 +14,7 @@ pub async fn deliver(store: &OrderStore, publisher: &EventPublisher, written: &W
             return;
         }
     }
-    if let Err(error) = store
-        .clear_outbox(&written.order.order_id, &written.outbox)
-        .await
-    {
+    if let Err(error) = store.clear_outbox(&written.order.order_id, &written.outbox).await {
         tracing::warn!(order_id = %written.order.order_id, error = %error, "delivered events left in the outbox");
     }
 }

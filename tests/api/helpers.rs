@@ -23,23 +23,14 @@ pub async fn spawn_app() -> TestApp {
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
     let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let resources = infra::provision(&sdk, &template, &prefix)
-        .await
-        .expect("provisioning on the emulator");
+    let resources = infra::provision(&sdk, &template, &prefix).await.expect("provisioning on the emulator");
     let app = App {
         store: platform::store::OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table),
-        events: platform::events::EventPublisher::new(
-            platform::aws::sqs(&sdk),
-            &resources.queue_url,
-        ),
+        events: platform::events::EventPublisher::new(platform::aws::sqs(&sdk), &resources.queue_url),
         cursors: platform::cursor::CursorSigner::new("test-cursor-secret"),
         template,
     };
-    TestApp {
-        app,
-        resources,
-        sdk,
-    }
+    TestApp { app, resources, sdk }
 }
 
 /// A request on its way in, as a client would send it.
@@ -58,9 +49,7 @@ pub struct Reply {
 impl TestApp {
     /// A request from the customer `alice`.
     pub fn request(&self, method: &str, path_and_query: &str) -> Call<'_> {
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let request = GatewayRequest {
             method: method.into(),
             path: path.into(),
@@ -74,12 +63,7 @@ impl TestApp {
 
     /// Creates an order for `customer` and returns its JSON.
     pub async fn create_order(&self, customer: &str) -> Value {
-        let reply = self
-            .request("POST", "/orders")
-            .customer(customer)
-            .json(&order_body())
-            .send()
-            .await;
+        let reply = self.request("POST", "/orders").customer(customer).json(&order_body()).send().await;
         assert_eq!(reply.status, 201, "{reply:?}");
         reply.body
     }
@@ -114,20 +98,12 @@ impl TestApp {
 
     /// How many items the test's table holds.
     pub async fn item_count(&self) -> usize {
-        let output = platform::aws::dynamodb(&self.sdk)
-            .scan()
-            .table_name(&self.resources.table)
-            .send()
-            .await
-            .unwrap();
+        let output = platform::aws::dynamodb(&self.sdk).scan().table_name(&self.resources.table).send().await.unwrap();
         output.items.unwrap_or_default().len()
     }
 
     /// The raw stored item of an order.
-    pub async fn raw_order(
-        &self,
-        order_id: &str,
-    ) -> std::collections::HashMap<String, AttributeValue> {
+    pub async fn raw_order(&self, order_id: &str) -> std::collections::HashMap<String, AttributeValue> {
         platform::aws::dynamodb(&self.sdk)
             .get_item()
             .table_name(&self.resources.table)
@@ -159,19 +135,14 @@ impl TestApp {
 impl Call<'_> {
     /// Authenticated as `sub`, without admin scope.
     pub fn customer(mut self, sub: &str) -> Self {
-        self.request.claims = Some(BTreeMap::from([
-            ("sub".into(), sub.into()),
-            ("scope".into(), "orders".into()),
-        ]));
+        self.request.claims = Some(BTreeMap::from([("sub".into(), sub.into()), ("scope".into(), "orders".into())]));
         self
     }
 
     /// Authenticated as an operator with `orders:admin`.
     pub fn admin(mut self) -> Self {
-        self.request.claims = Some(BTreeMap::from([
-            ("sub".into(), "ops".into()),
-            ("scope".into(), "orders orders:admin".into()),
-        ]));
+        self.request.claims =
+            Some(BTreeMap::from([("sub".into(), "ops".into()), ("scope".into(), "orders orders:admin".into())]));
         self
     }
 
@@ -199,26 +170,16 @@ impl Call<'_> {
         let response = self.app.app.handle(self.request).await;
         let (parts, body) = response.into_parts();
         let bytes: &[u8] = body.as_ref();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(bytes).expect("responses are JSON")
-        };
-        Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-        }
+        let body =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(bytes).expect("responses are JSON") };
+        Reply { status: parts.status.as_u16(), headers: parts.headers, body }
     }
 }
 
 impl Reply {
     /// Asserts an error response in the contract's shape and returns its code.
     pub fn error_code(&self) -> &str {
-        assert!(
-            self.body["error"].is_string(),
-            "no error message in {self:?}"
-        );
+        assert!(self.body["error"].is_string(), "no error message in {self:?}");
         assert!(self.body["details"].is_array(), "no details in {self:?}");
         self.body["code"].as_str().expect("an error code")
     }

@@ -5,10 +5,7 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn cancel_order_cancels_and_queues_order_cancelled() {
     let app = spawn_app().await;
-    let id = app.create_order("alice").await["orderId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_order("alice").await["orderId"].as_str().unwrap().to_owned();
     app.queued_events().await;
 
     let reply = app.request("DELETE", &format!("/orders/{id}")).send().await;
@@ -24,10 +21,7 @@ async fn cancel_order_cancels_and_queues_order_cancelled() {
 #[tokio::test]
 async fn cancelling_a_cancelled_order_returns_it_again_without_another_event() {
     let app = spawn_app().await;
-    let id = app.create_order("alice").await["orderId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_order("alice").await["orderId"].as_str().unwrap().to_owned();
     let first = app.request("DELETE", &format!("/orders/{id}")).send().await;
     app.queued_events().await;
 
@@ -41,14 +35,9 @@ async fn cancelling_a_cancelled_order_returns_it_again_without_another_event() {
 #[tokio::test]
 async fn cancel_order_is_refused_once_paid() {
     let app = spawn_app().await;
-    let id = app.create_order("alice").await["orderId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.force(&id, "status", AttributeValue::S("PAID".into()))
-        .await;
-    app.force(&id, "paid", AttributeValue::N("2599".into()))
-        .await;
+    let id = app.create_order("alice").await["orderId"].as_str().unwrap().to_owned();
+    app.force(&id, "status", AttributeValue::S("PAID".into())).await;
+    app.force(&id, "paid", AttributeValue::N("2599".into())).await;
 
     let reply = app.request("DELETE", &format!("/orders/{id}")).send().await;
 
@@ -61,23 +50,12 @@ async fn cancel_order_is_refused_once_paid() {
 #[tokio::test]
 async fn cancel_order_of_another_customer_is_not_found_and_changes_nothing() {
     let app = spawn_app().await;
-    let id = app.create_order("bob").await["orderId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_order("bob").await["orderId"].as_str().unwrap().to_owned();
 
-    let reply = app
-        .request("DELETE", &format!("/orders/{id}"))
-        .customer("alice")
-        .send()
-        .await;
+    let reply = app.request("DELETE", &format!("/orders/{id}")).customer("alice").send().await;
 
     assert_eq!(reply.status, 404);
-    let stored = app
-        .request("GET", &format!("/orders/{id}"))
-        .customer("bob")
-        .send()
-        .await;
+    let stored = app.request("GET", &format!("/orders/{id}")).customer("bob").send().await;
     assert_eq!(stored.body["status"], "PENDING");
 }
 

@@ -8,11 +8,7 @@ async fn create_order_returns_the_pending_order_and_queues_order_created() {
     let app = spawn_app().await;
 
     // Act
-    let reply = app
-        .request("POST", "/orders")
-        .json(&order_body())
-        .send()
-        .await;
+    let reply = app.request("POST", "/orders").json(&order_body()).send().await;
 
     // Assert
     assert_eq!(reply.status, 201, "{reply:?}");
@@ -25,11 +21,7 @@ async fn create_order_returns_the_pending_order_and_queues_order_created() {
     assert_eq!(order["currency"], "USD");
     assert_eq!(order["total"], 2599);
     assert_eq!(
-        (
-            order["paid"].clone(),
-            order["refunded"].clone(),
-            order["version"].clone()
-        ),
+        (order["paid"].clone(), order["refunded"].clone(), order["version"].clone()),
         (json!(0), json!(0), json!(1))
     );
     assert_eq!(order["items"], order_body()["items"]);
@@ -80,12 +72,7 @@ async fn an_admin_can_create_an_order_for_any_customer() {
     let mut body = order_body();
     body["customerId"] = json!("bob");
 
-    let reply = app
-        .request("POST", "/orders")
-        .admin()
-        .json(&body)
-        .send()
-        .await;
+    let reply = app.request("POST", "/orders").admin().json(&body).send().await;
 
     assert_eq!(reply.status, 201);
     assert_eq!(reply.body["customerId"], "bob");
@@ -95,12 +82,7 @@ async fn an_admin_can_create_an_order_for_any_customer() {
 async fn create_order_without_a_token_is_unauthorized() {
     let app = spawn_app().await;
 
-    let reply = app
-        .request("POST", "/orders")
-        .anonymous()
-        .json(&order_body())
-        .send()
-        .await;
+    let reply = app.request("POST", "/orders").anonymous().json(&order_body()).send().await;
 
     assert_eq!(reply.status, 401);
     assert_eq!(reply.error_code(), "UNAUTHORIZED");
@@ -119,20 +101,8 @@ async fn create_order_reports_every_invalid_field() {
 
     assert_eq!(reply.status, 400);
     assert_eq!(reply.error_code(), "VALIDATION_FAILED");
-    let fields: Vec<&str> = reply.body["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        [
-            "currency",
-            "items[1].sku",
-            "items[1].quantity",
-            "items[1].unitPrice"
-        ]
-    );
+    let fields: Vec<&str> =
+        reply.body["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["currency", "items[1].sku", "items[1].quantity", "items[1].unitPrice"]);
     assert_eq!(app.item_count().await, 0);
 }

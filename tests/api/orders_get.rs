@@ -15,21 +15,10 @@ async fn get_order_returns_the_stored_order() {
 #[tokio::test]
 async fn get_order_of_another_customer_looks_like_a_missing_order() {
     let app = spawn_app().await;
-    let id = app.create_order("bob").await["orderId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_order("bob").await["orderId"].as_str().unwrap().to_owned();
 
-    let theirs = app
-        .request("GET", &format!("/orders/{id}"))
-        .customer("alice")
-        .send()
-        .await;
-    let missing = app
-        .request("GET", &format!("/orders/{}", uuid::Uuid::new_v4()))
-        .customer("alice")
-        .send()
-        .await;
+    let theirs = app.request("GET", &format!("/orders/{id}")).customer("alice").send().await;
+    let missing = app.request("GET", &format!("/orders/{}", uuid::Uuid::new_v4())).customer("alice").send().await;
 
     assert_eq!((theirs.status, missing.status), (404, 404));
     assert_eq!(theirs.body, missing.body);
@@ -40,16 +29,9 @@ async fn get_order_of_another_customer_looks_like_a_missing_order() {
 #[tokio::test]
 async fn an_admin_can_read_any_order() {
     let app = spawn_app().await;
-    let id = app.create_order("bob").await["orderId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_order("bob").await["orderId"].as_str().unwrap().to_owned();
 
-    let reply = app
-        .request("GET", &format!("/orders/{id}"))
-        .admin()
-        .send()
-        .await;
+    let reply = app.request("GET", &format!("/orders/{id}")).admin().send().await;
 
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["customerId"], "bob");
@@ -58,12 +40,7 @@ async fn an_admin_can_read_any_order() {
 #[tokio::test]
 async fn get_order_with_a_malformed_id_is_a_bad_request() {
     let app = spawn_app().await;
-    for id in [
-        "not-a-uuid",
-        "ORDER%23x",
-        "A0B6A3F4-8F1E-4C1A-9D55-2B7C1F9E6A10",
-        "0b6a3f4e8f1e4c1a9d552b7c1f9e6a10",
-    ] {
+    for id in ["not-a-uuid", "ORDER%23x", "A0B6A3F4-8F1E-4C1A-9D55-2B7C1F9E6A10", "0b6a3f4e8f1e4c1a9d552b7c1f9e6a10"] {
         let reply = app.request("GET", &format!("/orders/{id}")).send().await;
 
         assert_eq!(reply.status, 400, "{id}");
@@ -75,16 +52,9 @@ async fn get_order_with_a_malformed_id_is_a_bad_request() {
 #[tokio::test]
 async fn get_order_without_a_token_is_unauthorized() {
     let app = spawn_app().await;
-    let id = app.create_order("alice").await["orderId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_order("alice").await["orderId"].as_str().unwrap().to_owned();
 
-    let reply = app
-        .request("GET", &format!("/orders/{id}"))
-        .anonymous()
-        .send()
-        .await;
+    let reply = app.request("GET", &format!("/orders/{id}")).anonymous().send().await;
 
     assert_eq!(reply.status, 401);
 }

@@ -7,12 +7,7 @@ async fn list(app: &TestApp, query: &str) -> crate::helpers::Reply {
 }
 
 fn ids(reply: &crate::helpers::Reply) -> Vec<String> {
-    reply.body["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["orderId"].as_str().unwrap().to_owned())
-        .collect()
+    reply.body["orders"].as_array().unwrap().iter().map(|o| o["orderId"].as_str().unwrap().to_owned()).collect()
 }
 
 #[tokio::test]
@@ -21,12 +16,7 @@ async fn list_orders_pages_through_a_customers_orders_newest_first() {
     let app = spawn_app().await;
     let mut created = vec![];
     for _ in 0..5 {
-        created.push(
-            app.create_order("alice").await["orderId"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        created.push(app.create_order("alice").await["orderId"].as_str().unwrap().to_owned());
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     app.create_order("bob").await;
@@ -75,10 +65,7 @@ async fn list_orders_rejects_a_missing_customer_bad_limits_and_forged_cursors() 
     let app = spawn_app().await;
     app.create_order("alice").await;
     app.create_order("alice").await;
-    let cursor = list(&app, "customerId=alice&limit=1").await.body["nextCursor"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cursor = list(&app, "customerId=alice&limit=1").await.body["nextCursor"].as_str().unwrap().to_owned();
     let mut forged = cursor.clone().into_bytes();
     forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
@@ -106,12 +93,7 @@ async fn a_cursor_of_one_customer_cannot_page_another_customers_orders() {
     let app = spawn_app().await;
     app.create_order("bob").await;
     app.create_order("bob").await;
-    let cursor = app
-        .request("GET", "/orders?customerId=bob&limit=1")
-        .admin()
-        .send()
-        .await
-        .body["nextCursor"]
+    let cursor = app.request("GET", "/orders?customerId=bob&limit=1").admin().send().await.body["nextCursor"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -128,11 +110,7 @@ async fn customers_list_only_their_own_orders_and_admins_anyones() {
     app.create_order("bob").await;
 
     let as_alice = list(&app, "customerId=bob").await;
-    let as_admin = app
-        .request("GET", "/orders?customerId=bob")
-        .admin()
-        .send()
-        .await;
+    let as_admin = app.request("GET", "/orders?customerId=bob").admin().send().await;
     let admin_without_customer = app.request("GET", "/orders").admin().send().await;
 
     assert_eq!(as_alice.status, 403);

@@ -10,11 +10,7 @@ pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -
     http::respond(cancel(store, events, &req).await)
 }
 
-async fn cancel(
-    store: &OrderStore,
-    events: &EventPublisher,
-    req: &Request,
-) -> Result<Response<Body>> {
+async fn cancel(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
     let id = http::path_id(req)?;
     let written = store.cancel(&caller, &id, Timestamp::now()).await?;

@@ -19,26 +19,14 @@ pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -
     http::respond(create(store, events, &req).await)
 }
 
-async fn create(
-    store: &OrderStore,
-    events: &EventPublisher,
-    req: &Request,
-) -> Result<Response<Body>> {
+async fn create(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {
     let caller: Caller = http::caller(req)?;
     let body: CreateOrder = http::json_body(req)?;
-    let named = body
-        .customer_id
-        .map(|c| CustomerId::parse("customerId", &c))
-        .transpose()?;
+    let named = body.customer_id.map(|c| CustomerId::parse("customerId", &c)).transpose()?;
     let customer = caller.acting_for(named)?;
     let lines = Lines::parse(&body.currency, &body.items)?;
 
-    let written = store
-        .create(&Order::new(customer, lines, Timestamp::now()))
-        .await?;
+    let written = store.create(&Order::new(customer, lines, Timestamp::now())).await?;
     outbox::deliver(store, events, &written).await;
-    Ok(http::created(
-        &format!("/orders/{}", written.order.order_id),
-        &written.order,
-    ))
+    Ok(http::created(&format!("/orders/{}", written.order.order_id), &written.order))
 }

@@ -13,9 +13,7 @@ async fn get(store: &OrderStore, req: &Request) -> platform::Result<Response<Bod
     let id = http::path_id(req)?;
     match store.get(&id).await? {
         // Another customer's order looks exactly like a missing one.
-        Some(order) if caller.can_access(&order.customer_id) => {
-            Ok(http::json(StatusCode::OK, &order))
-        }
+        Some(order) if caller.can_access(&order.customer_id) => Ok(http::json(StatusCode::OK, &order)),
         _ => Err(Error::NotFound("Order not found".into())),
     }
 }

@@ -24,8 +24,7 @@ pub async fn handle(store: &OrderStore, cursors: &CursorSigner, req: Request) ->
 
 async fn list(store: &OrderStore, cursors: &CursorSigner, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
-    let named = http::query(req, "customerId")
-        .ok_or_else(|| Error::invalid("customerId", "is required"))?;
+    let named = http::query(req, "customerId").ok_or_else(|| Error::invalid("customerId", "is required"))?;
     let customer = caller.acting_for(Some(CustomerId::parse("customerId", named)?))?;
     let limit = match http::query(req, "limit") {
         None => DEFAULT_LIMIT,
@@ -33,34 +32,15 @@ async fn list(store: &OrderStore, cursors: &CursorSigner, req: &Request) -> Resu
             .parse()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                Error::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
-            })?,
+            .ok_or_else(|| Error::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}")))?,
     };
-    let after = http::query(req, "cursor")
-        .map(|c| cursors.decode(c))
-        .transpose()?;
+    let after = http::query(req, "cursor").map(|c| cursors.decode(c)).transpose()?;
     // A cursor signed for one customer's listing never pages through another's.
-    if after
-        .as_ref()
-        .is_some_and(|key| key.get(keys::GSI1.pk) != Some(&keys::customer_orders(&customer)))
-    {
+    if after.as_ref().is_some_and(|key| key.get(keys::GSI1.pk) != Some(&keys::customer_orders(&customer))) {
         return Err(Error::invalid("cursor", "belongs to a different listing"));
     }
 
-    let page = store
-        .list(PageRequest {
-            customer,
-            limit,
-            after,
-        })
-        .await?;
+    let page = store.list(PageRequest { customer, limit, after }).await?;
     let next_cursor = page.last.map(|key| cursors.encode(&key));
-    Ok(http::json(
-        StatusCode::OK,
-        &OrderList {
-            orders: page.orders,
-            next_cursor,
-        },
-    ))
+    Ok(http::json(StatusCode::OK, &OrderList { orders: page.orders, next_cursor }))
 }

@@ -18,20 +18,14 @@ pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -
     http::respond(update(store, events, &req).await)
 }
 
-async fn update(
-    store: &OrderStore,
-    events: &EventPublisher,
-    req: &Request,
-) -> Result<Response<Body>> {
+async fn update(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
     let id = http::path_id(req)?;
     let if_match = http::if_match(req)?;
     let body: UpdateOrder = http::json_body(req)?;
     let lines = Lines::parse(&body.currency, &body.items)?;
 
-    let written = store
-        .update_lines(&caller, &id, &lines, if_match, Timestamp::now())
-        .await?;
+    let written = store.update_lines(&caller, &id, &lines, if_match, Timestamp::now()).await?;
     outbox::deliver(store, events, &written).await;
     Ok(http::json(StatusCode::OK, &written.order))
 }

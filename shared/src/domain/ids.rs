@@ -17,9 +17,7 @@ impl OrderId {
 
     /// Accepts only the canonical form, so one order has exactly one spelling.
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
-        parse_uuid(s)
-            .map(Self)
-            .ok_or_else(|| FieldProblem::new(field, "must be a lowercase hyphenated UUID"))
+        parse_uuid(s).map(Self).ok_or_else(|| FieldProblem::new(field, "must be a lowercase hyphenated UUID"))
     }
 
     /// A small, stable number derived from the id, for write-sharded index keys.
@@ -58,10 +56,7 @@ impl CustomerId {
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || "._:@|+=-".contains(c);
         if s.is_empty() || s.len() > Self::MAX_LEN || !s.chars().all(allowed) {
-            return Err(FieldProblem::new(
-                field,
-                "must be 1-128 characters of letters, digits and ._:@|+=-",
-            ));
+            return Err(FieldProblem::new(field, "must be 1-128 characters of letters, digits and ._:@|+=-"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -88,10 +83,7 @@ impl Sku {
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
         if s.is_empty() || s.len() > Self::MAX_LEN || !s.chars().all(allowed) {
-            return Err(FieldProblem::new(
-                field,
-                "must be 1-64 characters of letters, digits and ._-",
-            ));
+            return Err(FieldProblem::new(field, "must be 1-64 characters of letters, digits and ._-"));
         }
         Ok(Self(s.to_owned()))
     }

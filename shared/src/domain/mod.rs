@@ -9,7 +9,5 @@ mod time;
 pub use caller::Caller;
 pub use ids::{CustomerId, OrderId, Sku};
 pub use money::{Currency, MAX_UNIT_PRICE};
-pub use order::{
-    Change, LineItem, LineItemInput, Lines, MAX_ITEMS, MAX_QUANTITY, Order, OrderStatus,
-};
+pub use order::{Change, LineItem, LineItemInput, Lines, MAX_ITEMS, MAX_QUANTITY, Order, OrderStatus};
 pub use time::Timestamp;

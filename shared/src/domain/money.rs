@@ -24,15 +24,11 @@ impl Currency {
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
         match s.as_bytes() {
             &[a, b, c]
-                if s.chars().all(|ch| ch.is_ascii_uppercase())
-                    && ISO_4217.split_whitespace().any(|code| code == s) =>
+                if s.chars().all(|ch| ch.is_ascii_uppercase()) && ISO_4217.split_whitespace().any(|code| code == s) =>
             {
                 Ok(Self([a, b, c]))
             }
-            _ => Err(FieldProblem::new(
-                field,
-                "must be an ISO 4217 currency code such as USD",
-            )),
+            _ => Err(FieldProblem::new(field, "must be an ISO 4217 currency code such as USD")),
         }
     }
 

@@ -110,33 +110,19 @@ impl Lines {
         for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
             let sku = problems.check(Sku::parse(&format!("items[{i}].sku"), &item.sku));
             if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-                problems.push(
-                    format!("items[{i}].quantity"),
-                    format!("must be from 1 to {MAX_QUANTITY}"),
-                );
+                problems.push(format!("items[{i}].quantity"), format!("must be from 1 to {MAX_QUANTITY}"));
             }
             if !(0..=MAX_UNIT_PRICE).contains(&item.unit_price) {
-                problems.push(
-                    format!("items[{i}].unitPrice"),
-                    format!("must be from 0 to {MAX_UNIT_PRICE}"),
-                );
+                problems.push(format!("items[{i}].unitPrice"), format!("must be from 0 to {MAX_UNIT_PRICE}"));
             }
             if let Some(sku) = sku {
-                parsed.push(LineItem {
-                    sku,
-                    quantity: item.quantity,
-                    unit_price: item.unit_price,
-                });
+                parsed.push(LineItem { sku, quantity: item.quantity, unit_price: item.unit_price });
             }
         }
         problems.into_result()?;
         // Bounded by the limits above (100 x 1000 x 10^8 = 10^13), so this cannot overflow.
         let total = parsed.iter().map(|i| i.quantity * i.unit_price).sum();
-        Ok(Self {
-            currency: currency.expect("checked above"),
-            items: parsed,
-            total,
-        })
+        Ok(Self { currency: currency.expect("checked above"), items: parsed, total })
     }
 }
 
@@ -182,9 +168,7 @@ impl Order {
     /// (apart from an `If-Match` version, which the caller checks).
     pub fn refusal(&self, change: Change) -> Option<Error> {
         if !change.allowed_from().contains(&self.status) {
-            return Some(Error::Conflict(
-                format!("order is {}", self.status.as_str()).into(),
-            ));
+            return Some(Error::Conflict(format!("order is {}", self.status.as_str()).into()));
         }
         if change.requires_unpaid() && self.paid > 0 {
             return Some(Error::Conflict("order has captured payments".into()));
@@ -198,18 +182,12 @@ mod tests {
     use super::*;
 
     fn item(sku: &str, quantity: i64, unit_price: i64) -> LineItemInput {
-        LineItemInput {
-            sku: sku.into(),
-            quantity,
-            unit_price,
-        }
+        LineItemInput { sku: sku.into(), quantity, unit_price }
     }
 
     fn details(err: Error) -> Vec<(String, String)> {
         match err {
-            Error::Validation { details, .. } => {
-                details.into_iter().map(|d| (d.field, d.problem)).collect()
-            }
+            Error::Validation { details, .. } => details.into_iter().map(|d| (d.field, d.problem)).collect(),
             other => panic!("expected a validation error, got {other:?}"),
         }
     }
@@ -223,15 +201,8 @@ mod tests {
 
     #[test]
     fn lines_report_every_problem_with_its_field() {
-        let err = Lines::parse(
-            "usd",
-            &[
-                item("ok", 1, 1),
-                item("bad sku", 0, -1),
-                item("x", 1001, 100_000_001),
-            ],
-        )
-        .unwrap_err();
+        let err =
+            Lines::parse("usd", &[item("ok", 1, 1), item("bad sku", 0, -1), item("x", 1001, 100_000_001)]).unwrap_err();
         let fields: Vec<String> = details(err).into_iter().map(|(f, _)| f).collect();
         assert_eq!(
             fields,
@@ -250,24 +221,14 @@ mod tests {
     fn lines_need_between_one_and_a_hundred_items() {
         assert_eq!(details(Lines::parse("USD", &[]).unwrap_err())[0].0, "items");
         let many: Vec<_> = (0..101).map(|_| item("A", 1, 1)).collect();
-        assert_eq!(
-            details(Lines::parse("USD", &many).unwrap_err())[0].0,
-            "items"
-        );
+        assert_eq!(details(Lines::parse("USD", &many).unwrap_err())[0].0, "items");
         let hundred: Vec<_> = (0..100).map(|_| item("A", 1000, MAX_UNIT_PRICE)).collect();
-        assert_eq!(
-            Lines::parse("USD", &hundred).unwrap().total,
-            10_000_000_000_000
-        );
+        assert_eq!(Lines::parse("USD", &hundred).unwrap().total, 10_000_000_000_000);
     }
 
     fn order(status: OrderStatus, paid: i64) -> Order {
         let lines = Lines::parse("USD", &[item("A", 1, 100)]).unwrap();
-        let mut order = Order::new(
-            CustomerId::parse("c", "alice").unwrap(),
-            lines,
-            Timestamp::now(),
-        );
+        let mut order = Order::new(CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::now());
         order.status = status;
         order.paid = paid;
         order
@@ -278,40 +239,18 @@ mod tests {
         use OrderStatus::*;
         let allowed = |status, change| order(status, 0).refusal(change).is_none();
         for status in OrderStatus::ALL {
-            assert_eq!(
-                allowed(status, Change::Update),
-                matches!(status, Pending | Confirmed),
-                "{status:?}"
-            );
-            assert_eq!(
-                allowed(status, Change::Cancel),
-                matches!(status, Pending | Confirmed),
-                "{status:?}"
-            );
-            assert_eq!(
-                allowed(status, Change::Confirm),
-                status == Pending,
-                "{status:?}"
-            );
-            assert_eq!(
-                allowed(status, Change::Reject),
-                status == Pending,
-                "{status:?}"
-            );
+            assert_eq!(allowed(status, Change::Update), matches!(status, Pending | Confirmed), "{status:?}");
+            assert_eq!(allowed(status, Change::Cancel), matches!(status, Pending | Confirmed), "{status:?}");
+            assert_eq!(allowed(status, Change::Confirm), status == Pending, "{status:?}");
+            assert_eq!(allowed(status, Change::Reject), status == Pending, "{status:?}");
         }
     }
 
     #[test]
     fn paid_money_blocks_updates_and_cancellation() {
         let partly_paid = order(OrderStatus::Confirmed, 50);
-        assert!(matches!(
-            partly_paid.refusal(Change::Update),
-            Some(Error::Conflict(_))
-        ));
-        assert!(matches!(
-            partly_paid.refusal(Change::Cancel),
-            Some(Error::Conflict(_))
-        ));
+        assert!(matches!(partly_paid.refusal(Change::Update), Some(Error::Conflict(_))));
+        assert!(matches!(partly_paid.refusal(Change::Cancel), Some(Error::Conflict(_))));
     }
 
     #[test]

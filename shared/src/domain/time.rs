@@ -28,9 +28,7 @@ impl Timestamp {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| Self::from_millis(t.timestamp_millis()))
+        DateTime::parse_from_rfc3339(s).ok().map(|t| Self::from_millis(t.timestamp_millis()))
     }
 }
 
@@ -63,9 +61,6 @@ mod tests {
         assert_eq!(t.to_string(), "2026-11-26T08:31:05.123Z");
         assert_eq!(t.day(), "2026-11-26");
         assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
-        assert_eq!(
-            Timestamp::from_millis(1_795_681_865_000).to_string(),
-            "2026-11-26T08:31:05.000Z"
-        );
+        assert_eq!(Timestamp::from_millis(1_795_681_865_000).to_string(), "2026-11-26T08:31:05.000Z");
     }
 }

@@ -62,14 +62,7 @@ pub fn error_response(err: &Error) -> Response<Body> {
         Error::Validation { details, .. } => details.as_slice(),
         _ => &[],
     };
-    json(
-        err.status(),
-        &ErrorBody {
-            error: message,
-            code: err.code(),
-            details,
-        },
-    )
+    json(err.status(), &ErrorBody { error: message, code: err.code(), details })
 }
 
 #[cfg(test)]
@@ -100,34 +93,19 @@ mod tests {
         let secret = std::io::Error::other("table arn:aws:dynamodb:secret-table");
         let response = error_response(&Error::internal("reading an order", secret));
         assert_eq!(response.status(), 500);
-        assert_eq!(
-            body(&response),
-            serde_json::json!({"error": "internal error", "code": "INTERNAL", "details": []})
-        );
+        assert_eq!(body(&response), serde_json::json!({"error": "internal error", "code": "INTERNAL", "details": []}));
     }
 
     #[test]
     fn every_error_has_its_documented_status_and_code() {
         let cases = [
             (Error::Unauthorized, 401, "UNAUTHORIZED"),
-            (
-                Error::PaymentDeclined("declined".into()),
-                402,
-                "PAYMENT_DECLINED",
-            ),
+            (Error::PaymentDeclined("declined".into()), 402, "PAYMENT_DECLINED"),
             (Error::Forbidden("no".into()), 403, "FORBIDDEN"),
             (Error::NotFound("Order not found".into()), 404, "NOT_FOUND"),
             (Error::Conflict("no".into()), 409, "CONFLICT"),
-            (
-                Error::PreconditionFailed("no".into()),
-                412,
-                "PRECONDITION_FAILED",
-            ),
-            (
-                Error::PayloadTooLarge { limit: 1 },
-                413,
-                "PAYLOAD_TOO_LARGE",
-            ),
+            (Error::PreconditionFailed("no".into()), 412, "PRECONDITION_FAILED"),
+            (Error::PayloadTooLarge { limit: 1 }, 413, "PAYLOAD_TOO_LARGE"),
             (Error::UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),
             (Error::IdempotencyKeyReused, 422, "IDEMPOTENCY_KEY_REUSED"),
         ];

@@ -16,25 +16,18 @@ pub fn caller(req: &Request) -> Result<Caller> {
         .and_then(|authorizer| authorizer.jwt.as_ref())
         .map(|jwt| &jwt.claims)
         .ok_or(Error::Unauthorized)?;
-    Caller::from_claims(
-        claims.get("sub").map(String::as_str),
-        claims.get("scope").map(String::as_str),
-    )
+    Caller::from_claims(claims.get("sub").map(String::as_str), claims.get("scope").map(String::as_str))
 }
 
 /// The `{id}` path parameter as an order id; anything else is a 400, never a lookup.
 pub fn path_id(req: &Request) -> Result<OrderId> {
-    let id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .unwrap_or_default();
+    let id = req.path_parameters_ref().and_then(|p| p.first("id")).unwrap_or_default();
     OrderId::parse("id", id).map_err(problem)
 }
 
 /// A query string parameter.
 pub fn query<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    req.query_string_parameters_ref()
-        .and_then(|q| q.first(name))
+    req.query_string_parameters_ref().and_then(|q| q.first(name))
 }
 
 /// The version an `If-Match` header expects (`3`, `"3"` or `W/"3"`); `*` expects none.
@@ -47,16 +40,10 @@ pub fn if_match(req: &Request) -> Result<Option<u64>> {
         return Ok(None);
     }
     let tag = value.strip_prefix("W/").unwrap_or(value);
-    let tag = tag
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(tag);
+    let tag = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(tag);
     match tag.parse::<u64>() {
         Ok(version) if tag.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(version)),
-        _ => Err(Error::invalid(
-            "If-Match",
-            "must be an order version such as \"3\"",
-        )),
+        _ => Err(Error::invalid("If-Match", "must be an order version such as \"3\"")),
     }
 }
 
@@ -64,18 +51,12 @@ pub fn if_match(req: &Request) -> Result<Option<u64>> {
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T> {
     let body: &[u8] = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+        return Err(Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("body", "a JSON body is required"));
     }
-    let media_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let media_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let media_type = media_type.split(';').next().unwrap_or_default().trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
         return Err(Error::UnsupportedMediaType);
@@ -97,17 +78,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T> {
 /// Names the field and the problem of a serde error, without echoing what the client sent.
 fn describe(path: &str, message: &str) -> FieldProblem {
     let message = message.split(" at line ").next().unwrap_or(message);
-    let quoted = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').next())
-    };
+    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next());
     let join = |name: &str| {
-        if path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
+        if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") }
     };
     if let Some(name) = quoted("missing field `") {
         return FieldProblem::new(join(name), "is required");
@@ -117,15 +90,8 @@ fn describe(path: &str, message: &str) -> FieldProblem {
         let field = if path.is_empty() { name.chars().take(64).collect() } else { path.to_owned() };
         return FieldProblem::new(field, "is not a known field");
     }
-    let field = if path.is_empty() {
-        "body".to_owned()
-    } else {
-        path.to_owned()
-    };
-    let expected = message
-        .rsplit_once("expected ")
-        .map(|(_, e)| e)
-        .unwrap_or("a different value");
+    let field = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
+    let expected = message.rsplit_once("expected ").map(|(_, e)| e).unwrap_or("a different value");
     FieldProblem::new(field, format!("must be {}", plain_type(expected)))
 }
 
@@ -142,10 +108,7 @@ fn plain_type(expected: &str) -> String {
 }
 
 fn problem(p: FieldProblem) -> Error {
-    Error::Validation {
-        message: "request validation failed".into(),
-        details: vec![p],
-    }
+    Error::Validation { message: "request validation failed".into(), details: vec![p] }
 }
 
 #[cfg(test)]
@@ -156,26 +119,12 @@ mod tests {
     fn serde_errors_become_field_problems_without_client_text() {
         let p = describe("items[0]", "missing field `quantity` at line 1 column 20");
         assert_eq!(p, FieldProblem::new("items[0].quantity", "is required"));
-        let p = describe(
-            "",
-            "unknown field `colour`, expected one of `items`, `currency`",
-        );
+        let p = describe("", "unknown field `colour`, expected one of `items`, `currency`");
         assert_eq!(p, FieldProblem::new("colour", "is not a known field"));
-        let p = describe(
-            "items[2].quantity",
-            "invalid type: string \"<script>\", expected i64 at line 1 column 9",
-        );
-        assert_eq!(
-            p,
-            FieldProblem::new("items[2].quantity", "must be an integer")
-        );
+        let p = describe("items[2].quantity", "invalid type: string \"<script>\", expected i64 at line 1 column 9");
+        assert_eq!(p, FieldProblem::new("items[2].quantity", "must be an integer"));
         assert!(
-            !describe(
-                "items",
-                "invalid type: string \"<script>\", expected a sequence"
-            )
-            .problem
-            .contains("script")
+            !describe("items", "invalid type: string \"<script>\", expected a sequence").problem.contains("script")
         );
     }
 }

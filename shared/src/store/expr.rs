@@ -32,11 +32,7 @@ impl Expr {
     }
 
     /// `#attr IN (:a, :b)`.
-    pub fn is_in(
-        &mut self,
-        attribute: &str,
-        values: impl IntoIterator<Item = AttributeValue>,
-    ) -> String {
+    pub fn is_in(&mut self, attribute: &str, values: impl IntoIterator<Item = AttributeValue>) -> String {
         let name = self.name(attribute);
         let list: Vec<String> = values.into_iter().map(|v| self.value(v)).collect();
         format!("{name} IN ({})", list.join(", "))

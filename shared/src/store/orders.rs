@@ -63,10 +63,7 @@ fn not_found() -> Error {
 
 impl OrderStore {
     pub fn new(db: Client, table: impl Into<String>) -> Self {
-        Self {
-            db,
-            table: table.into(),
-        }
+        Self { db, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -81,9 +78,8 @@ impl OrderStore {
         let mut item = to_item(order)?;
         item.insert(keys::PK.into(), s(key.pk));
         item.insert(keys::SK.into(), s(key.sk));
-        for (name, value) in keys::order_index_keys(order)
-            .into_iter()
-            .chain(keys::outbox_keys(&order.order_id, order.created_at))
+        for (name, value) in
+            keys::order_index_keys(order).into_iter().chain(keys::outbox_keys(&order.order_id, order.created_at))
         {
             item.insert(name.into(), s(value));
         }
@@ -96,10 +92,7 @@ impl OrderStore {
             .send()
             .await
             .map_err(|e| Error::internal("writing a new order", e))?;
-        Ok(Written {
-            order: order.clone(),
-            outbox: vec![entry],
-        })
+        Ok(Written { order: order.clone(), outbox: vec![entry] })
     }
 
     /// The order with this id, whoever owns it.
@@ -129,9 +122,7 @@ impl OrderStore {
             expr.name(GSI1.sk),
             expr.value(s(keys::ORDER_PREFIX)),
         );
-        let start = page
-            .after
-            .map(|key| key.into_iter().map(|(k, v)| (k, s(v))).collect());
+        let start = page.after.map(|key| key.into_iter().map(|(k, v)| (k, s(v))).collect());
         // One more than asked for tells whether another page follows.
         let output = self
             .db
@@ -147,12 +138,8 @@ impl OrderStore {
             .send()
             .await
             .map_err(|e| Error::internal("listing orders", e))?;
-        let mut orders: Vec<Order> = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<_>>()?;
+        let mut orders: Vec<Order> =
+            output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_>>()?;
         let last = (orders.len() > page.limit).then(|| {
             orders.truncate(page.limit);
             listing_key(orders.last().expect("limit is at least 1"))
@@ -176,10 +163,7 @@ impl OrderStore {
             ("currency", s(lines.currency.as_str())),
             ("total", n(lines.total)),
         ];
-        match self
-            .apply(id, Change::Update, Some(caller), if_match, sets, entry, now)
-            .await?
-        {
+        match self.apply(id, Change::Update, Some(caller), if_match, sets, entry, now).await? {
             Outcome::Applied(written) => Ok(written),
             Outcome::Refused(order) => Err(refusal(&order, Change::Update, if_match)),
         }
@@ -190,15 +174,9 @@ impl OrderStore {
     pub async fn cancel(&self, caller: &Caller, id: &OrderId, now: Timestamp) -> Result<Written> {
         let entry = OutboxEntry::new(EventType::OrderCancelled, now);
         let sets = vec![("status", s(OrderStatus::Cancelled.as_str()))];
-        match self
-            .apply(id, Change::Cancel, Some(caller), None, sets, entry, now)
-            .await?
-        {
+        match self.apply(id, Change::Cancel, Some(caller), None, sets, entry, now).await? {
             Outcome::Applied(written) => Ok(written),
-            Outcome::Refused(order) if order.status == OrderStatus::Cancelled => Ok(Written {
-                order,
-                outbox: vec![],
-            }),
+            Outcome::Refused(order) if order.status == OrderStatus::Cancelled => Ok(Written { order, outbox: vec![] }),
             Outcome::Refused(order) => Err(refusal(&order, Change::Cancel, None)),
         }
     }
@@ -213,11 +191,7 @@ impl OrderStore {
         let key = keys::order(id);
         let mut expr = Expr::default();
         let outbox = expr.name("outbox");
-        let update = format!(
-            "REMOVE {outbox}, {}, {}",
-            expr.name(GSI3.pk),
-            expr.name(GSI3.sk)
-        );
+        let update = format!("REMOVE {outbox}, {}, {}", expr.name(GSI3.pk), expr.name(GSI3.sk));
         let condition = format!(
             "size({outbox}) = {} AND {outbox}[{}].{} = {}",
             expr.value(n(delivered.len())),
@@ -239,9 +213,7 @@ impl OrderStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
             Err(e) => Err(Error::internal("clearing an outbox", e)),
         }
     }
@@ -263,10 +235,7 @@ impl OrderStore {
         let key = keys::order(id);
         let mut expr = Expr::default();
 
-        let mut assignments: Vec<String> = sets
-            .into_iter()
-            .map(|(name, value)| expr.eq(name, value))
-            .collect();
+        let mut assignments: Vec<String> = sets.into_iter().map(|(name, value)| expr.eq(name, value)).collect();
         let version = expr.name("version");
         assignments.push(format!("{version} = {version} + {}", expr.value(n(1))));
         assignments.push(expr.eq("updatedAt", s(now.to_string())));
@@ -278,18 +247,12 @@ impl OrderStore {
         ));
         for (name, value) in keys::outbox_keys(id, now) {
             let placeholder = expr.name(name);
-            assignments.push(format!(
-                "{placeholder} = if_not_exists({placeholder}, {})",
-                expr.value(s(value))
-            ));
+            assignments.push(format!("{placeholder} = if_not_exists({placeholder}, {})", expr.value(s(value))));
         }
 
         let mut conditions = vec![
             "attribute_exists(pk)".to_owned(),
-            expr.is_in(
-                "status",
-                change.allowed_from().iter().map(|st| s(st.as_str())),
-            ),
+            expr.is_in("status", change.allowed_from().iter().map(|st| s(st.as_str()))),
         ];
         if change.requires_unpaid() {
             conditions.push(expr.eq("paid", n(0)));
@@ -316,9 +279,7 @@ impl OrderStore {
             .send()
             .await;
         match result {
-            Ok(output) => Ok(Outcome::Applied(written(
-                output.attributes.unwrap_or_default(),
-            )?)),
+            Ok(output) => Ok(Outcome::Applied(written(output.attributes.unwrap_or_default())?)),
             Err(SdkError::ServiceError(e)) => match e.into_err() {
                 UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item {
                     Some(old) => {
@@ -339,10 +300,7 @@ impl OrderStore {
 
 fn written(item: Item) -> Result<Written> {
     let OutboxOnly { outbox } = from_item(item.clone())?;
-    Ok(Written {
-        order: from_item(item)?,
-        outbox,
-    })
+    Ok(Written { order: from_item(item)?, outbox })
 }
 
 /// Why a change was refused: a stale `If-Match` first (HTTP evaluates preconditions before the
@@ -351,9 +309,7 @@ fn refusal(order: &Order, change: Change, if_match: Option<u64>) -> Error {
     if if_match.is_some_and(|v| v != order.version) {
         return Error::PreconditionFailed(format!("order is at version {}", order.version).into());
     }
-    order
-        .refusal(change)
-        .unwrap_or_else(|| Error::Conflict("order changed concurrently; retry".into()))
+    order.refusal(change).unwrap_or_else(|| Error::Conflict("order changed concurrently; retry".into()))
 }
 
 /// The `gsi1` position of an order, as a cursor carries it.
