@@ -3,8 +3,10 @@
 //! events the functions receive in AWS. The tests and the local platform both use it.
 
 pub mod app;
+pub mod auth;
 pub mod gateway;
 pub mod provision;
+pub mod server;
 pub mod template;
 
 pub use app::App;

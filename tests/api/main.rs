@@ -1,5 +1,6 @@
 mod helpers;
 
+mod fixtures;
 mod malformed_input;
 mod orders_cancel;
 mod orders_create;

@@ -1,0 +1,42 @@
+//! The `events/` fixtures are real payload 2.0 events that reach their handlers intact: the
+//! same files `cargo lambda invoke --data-file` takes.
+
+use crate::helpers::spawn_app;
+
+fn fixture(name: &str) -> lambda_http::Request {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path} is not an API Gateway event: {e}"))
+}
+
+fn status_and_body(response: lambda_http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(response.body().as_ref()).unwrap())
+}
+
+#[tokio::test]
+async fn every_fixture_reaches_its_handler_as_the_customer_it_names() {
+    let test = spawn_app().await;
+    let app = &test.app;
+
+    let (status, created) =
+        status_and_body(orders_create::handle(&app.store, &app.events, fixture("orders-create.json")).await);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["customerId"], "alice");
+    assert_eq!(created["total"], 2599);
+
+    let (status, listed) =
+        status_and_body(orders_list::handle(&app.store, &app.cursors, fixture("orders-list.json")).await);
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["orders"][0]["orderId"], created["orderId"]);
+
+    // The fixtures name an order that does not exist here: found, parsed, and authorized, then 404.
+    for response in [
+        orders_get::handle(&app.store, fixture("orders-get.json")).await,
+        orders_update::handle(&app.store, &app.events, fixture("orders-update.json")).await,
+        orders_cancel::handle(&app.store, &app.events, fixture("orders-cancel.json")).await,
+    ] {
+        let (status, body) = status_and_body(response);
+        assert_eq!((status, body["error"].as_str()), (404, Some("Order not found")), "{body}");
+    }
+}
