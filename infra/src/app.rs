@@ -2,9 +2,11 @@
 //! then the function's own handler, called in-process with the clients built once.
 
 use lambda_http::{Body, Response, http::StatusCode};
+use platform::aws::Payments;
 use platform::cursor::CursorSigner;
 use platform::events::EventPublisher;
-use platform::store::OrderStore;
+use platform::gateway::SandboxGateway;
+use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 
 use crate::gateway::{GatewayRequest, match_route};
 use crate::template::Template;
@@ -15,10 +17,34 @@ pub struct App {
     pub template: Template,
     pub store: OrderStore,
     pub events: EventPublisher,
+    pub keys: IdempotencyStore,
     pub cursors: CursorSigner,
+    pub payments: Payments<SandboxGateway>,
 }
 
 impl App {
+    /// Every function's clients over one table and queue, as `template.yaml` wires them.
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        template: Template,
+        table: &str,
+        queue_url: &str,
+        cursor_secret: &str,
+    ) -> Self {
+        let dynamodb = platform::aws::dynamodb(sdk);
+        let store = OrderStore::new(dynamodb.clone(), table);
+        let events = EventPublisher::new(platform::aws::sqs(sdk), queue_url);
+        let keys = IdempotencyStore::new(dynamodb.clone(), table);
+        let payments = Payments {
+            orders: store.clone(),
+            payments: PaymentStore::new(dynamodb, table),
+            keys: keys.clone(),
+            events: events.clone(),
+            gateway: SandboxGateway,
+        };
+        Self { template, store, events, keys, cursors: CursorSigner::new(cursor_secret), payments }
+    }
+
     /// Routes a request like API Gateway and runs the function that serves it. `request.route`
     /// and `request.path_parameters` are filled from the matching route.
     pub async fn handle(&self, mut request: GatewayRequest) -> Response<Body> {
@@ -41,11 +67,14 @@ impl App {
     pub async fn call(&self, binary: &str, request: GatewayRequest) -> Option<Response<Body>> {
         let req = request.into_request();
         Some(match binary {
-            "orders-create" => orders_create::handle(&self.store, &self.events, req).await,
+            "orders-create" => orders_create::handle(&self.store, &self.events, &self.keys, req).await,
             "orders-get" => orders_get::handle(&self.store, req).await,
             "orders-list" => orders_list::handle(&self.store, &self.cursors, req).await,
             "orders-update" => orders_update::handle(&self.store, &self.events, req).await,
             "orders-cancel" => orders_cancel::handle(&self.store, &self.events, req).await,
+            "payments-create" => payments_create::handle(&self.payments, req).await,
+            "payments-get" => payments_get::handle(&self.payments.payments, req).await,
+            "payments-refund" => payments_refund::handle(&self.payments, req).await,
             _ => return None,
         })
     }

@@ -6,7 +6,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::config::{self, MissingVar};
 use crate::cursor::CursorSigner;
 use crate::events::EventPublisher;
-use crate::store::OrderStore;
+use crate::store::{IdempotencyStore, OrderStore, PaymentStore};
 
 /// The SDK configuration from the environment: region, credentials, endpoint.
 pub async fn load() -> SdkConfig {
@@ -32,6 +32,16 @@ pub fn order_store(sdk: &SdkConfig) -> Result<OrderStore, MissingVar> {
     Ok(OrderStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
 }
 
+/// The payment store on the table named by `ORDERS_TABLE`.
+pub fn payment_store(sdk: &SdkConfig) -> Result<PaymentStore, MissingVar> {
+    Ok(PaymentStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
+}
+
+/// The idempotency records in the table named by `ORDERS_TABLE`.
+pub fn idempotency_store(sdk: &SdkConfig) -> Result<IdempotencyStore, MissingVar> {
+    Ok(IdempotencyStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
+}
+
 /// The publisher to the queue named by `ORDER_QUEUE_URL`.
 pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, MissingVar> {
     Ok(EventPublisher::new(sqs(sdk), config::var(config::ORDER_QUEUE_URL)?))
@@ -40,4 +50,27 @@ pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, MissingVar> {
 /// The cursor signer keyed by `CURSOR_SECRET`.
 pub fn cursor_signer() -> Result<CursorSigner, MissingVar> {
     Ok(CursorSigner::new(config::var(config::CURSOR_SECRET)?))
+}
+
+/// What the payment functions use: the card processor, and the stores and queue its money moves touch.
+#[derive(Debug, Clone)]
+pub struct Payments<G> {
+    pub orders: OrderStore,
+    pub payments: PaymentStore,
+    pub keys: IdempotencyStore,
+    pub events: EventPublisher,
+    pub gateway: G,
+}
+
+impl<G> Payments<G> {
+    /// The payment functions' clients on `ORDERS_TABLE` and `ORDER_QUEUE_URL`, with `gateway`.
+    pub fn from_env(sdk: &SdkConfig, gateway: G) -> Result<Self, MissingVar> {
+        Ok(Self {
+            orders: order_store(sdk)?,
+            payments: payment_store(sdk)?,
+            keys: idempotency_store(sdk)?,
+            events: event_publisher(sdk)?,
+            gateway,
+        })
+    }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{CustomerId, Order, OrderId, Timestamp};
+use crate::domain::{Currency, CustomerId, OrderId, PaymentId, RefundId, Timestamp};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,17 +30,32 @@ pub struct Event {
     pub order_id: OrderId,
     pub customer_id: CustomerId,
     pub occurred_at: Timestamp,
+    /// Money events: what moved, in the order's currency.
+    #[serde(flatten)]
+    pub money: Option<MoneyMoved>,
+}
+
+/// The payment (and refund) a money event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoneyMoved {
+    pub payment_id: PaymentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<RefundId>,
+    pub amount: i64,
+    pub currency: Currency,
 }
 
 impl Event {
-    /// The full event for an outbox entry of `order`.
-    pub fn new(order: &Order, entry: &OutboxEntry) -> Self {
+    /// The full event for an outbox entry of an order.
+    pub fn new(order_id: OrderId, customer_id: &CustomerId, entry: &OutboxEntry) -> Self {
         Self {
             event_id: entry.event_id,
             kind: entry.kind,
-            order_id: order.order_id,
-            customer_id: order.customer_id.clone(),
+            order_id,
+            customer_id: customer_id.clone(),
             occurred_at: entry.occurred_at,
+            money: entry.money.clone(),
         }
     }
 }
@@ -54,11 +69,18 @@ pub struct OutboxEntry {
     #[serde(rename = "type")]
     pub kind: EventType,
     pub occurred_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub money: Option<MoneyMoved>,
 }
 
 impl OutboxEntry {
     pub fn new(kind: EventType, occurred_at: Timestamp) -> Self {
-        Self { event_id: Uuid::new_v4(), kind, occurred_at }
+        Self { event_id: Uuid::new_v4(), kind, occurred_at, money: None }
+    }
+
+    /// A `PAYMENT_CAPTURED` or `REFUND_ISSUED` entry.
+    pub fn money(kind: EventType, occurred_at: Timestamp, money: MoneyMoved) -> Self {
+        Self { money: Some(money), ..Self::new(kind, occurred_at) }
     }
 }
 
@@ -104,6 +126,20 @@ mod tests {
         let event: Event = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(event.kind, EventType::OrderCreated);
         assert_eq!(serde_json::to_value(&event).unwrap(), json);
+
+        let captured = serde_json::json!({
+            "eventId": "6f1c0c44-3a55-4a59-8d7e-1f0c2b2f5a11",
+            "type": "PAYMENT_CAPTURED",
+            "orderId": "0b6a3f4e-8f1e-4c1a-9d55-2b7c1f9e6a10",
+            "customerId": "alice",
+            "occurredAt": "2026-11-26T08:31:05.123Z",
+            "paymentId": "1c6a3f4e-8f1e-4c1a-9d55-2b7c1f9e6a10",
+            "amount": 2599,
+            "currency": "USD"
+        });
+        let event: Event = serde_json::from_value(captured.clone()).unwrap();
+        assert_eq!(event.money.as_ref().unwrap().amount, 2599);
+        assert_eq!(serde_json::to_value(&event).unwrap(), captured);
 
         let mut future = json;
         future["type"] = "ORDER_SHIPPED".into();

@@ -2,7 +2,9 @@
 //! `docs/data-model.md` lists every access pattern against these functions; `template.yaml`
 //! declares the same attributes and indexes, and a test keeps the two equal.
 
-use crate::domain::{CustomerId, Order, OrderId, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{CustomerId, Order, OrderId, Payment, PaymentId, Refund, Timestamp};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -75,6 +77,46 @@ pub fn order_index_keys(order: &Order) -> [(&'static str, String); 4] {
     ]
 }
 
+/// The payment item: `PAYMENT#<id>` / `METADATA`; its refunds share the partition.
+pub fn payment(id: &PaymentId) -> Key {
+    Key { pk: payment_partition(id), sk: METADATA.into() }
+}
+
+/// The partition holding a payment and its refunds.
+pub fn payment_partition(id: &PaymentId) -> String {
+    format!("PAYMENT#{id}")
+}
+
+/// Sort key prefix of refund items in a payment's partition.
+pub const REFUND_PREFIX: &str = "REFUND#";
+
+/// A refund item, in its payment's partition, in time order.
+pub fn refund(refund: &Refund) -> Key {
+    Key {
+        pk: payment_partition(&refund.payment_id),
+        sk: format!("{REFUND_PREFIX}{}#{}", refund.created_at, refund.refund_id),
+    }
+}
+
+/// A payment's place among its order's payments in `gsi1`.
+pub fn payment_index_keys(payment: &Payment) -> [(&'static str, String); 2] {
+    [
+        (GSI1.pk, format!("ORDER#{}", payment.order_id)),
+        (GSI1.sk, format!("PAYMENT#{}#{}", payment.created_at, payment.payment_id)),
+    ]
+}
+
+/// The idempotency record of one caller's key. The key is client text, so it is hashed: it
+/// can neither collide with another caller's nor reach outside its own item.
+pub fn idempotency(customer: &CustomerId, idempotency_key: &str) -> Key {
+    let mut hash = Sha256::new();
+    hash.update(customer.as_str().as_bytes());
+    hash.update([0]);
+    hash.update(idempotency_key.as_bytes());
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Key { pk: format!("IDEMPOTENCY#{hex}"), sk: METADATA.into() }
+}
+
 /// The `gsi3` keys an order carries while its outbox holds events.
 pub fn outbox_keys(order_id: &OrderId, since: Timestamp) -> [(&'static str, String); 2] {
     [(GSI3.pk, outbox_shard(order_id.shard(OUTBOX_SHARDS))), (GSI3.sk, format!("{since}#{order_id}"))]
@@ -84,6 +126,17 @@ pub fn outbox_keys(order_id: &OrderId, since: Timestamp) -> [(&'static str, Stri
 mod tests {
     use super::*;
     use crate::domain::{LineItemInput, Lines};
+
+    #[test]
+    fn idempotency_keys_are_hashed_per_caller() {
+        let alice = CustomerId::parse("c", "alice").unwrap();
+        let bob = CustomerId::parse("c", "bob").unwrap();
+        let key = idempotency(&alice, "k#1");
+        assert!(key.pk.starts_with("IDEMPOTENCY#") && !key.pk.contains("k#1"));
+        assert_eq!(key.pk.len(), "IDEMPOTENCY#".len() + 64);
+        assert_ne!(key, idempotency(&bob, "k#1"));
+        assert_eq!(key, idempotency(&alice, "k#1"));
+    }
 
     #[test]
     fn an_order_is_keyed_by_id_and_indexed_by_customer_and_day() {

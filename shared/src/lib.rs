@@ -13,6 +13,7 @@ pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod gateway;
 pub mod http;
 pub mod keys;
 pub mod outbox;

@@ -24,12 +24,7 @@ pub async fn spawn_app() -> TestApp {
     let template = Template::bundled();
     let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let resources = infra::provision(&sdk, &template, &prefix).await.expect("provisioning on the emulator");
-    let app = App {
-        store: platform::store::OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table),
-        events: platform::events::EventPublisher::new(platform::aws::sqs(&sdk), &resources.queue_url),
-        cursors: platform::cursor::CursorSigner::new("test-cursor-secret"),
-        template,
-    };
+    let app = App::new(&sdk, template, &resources.table, &resources.queue_url, "test-cursor-secret");
     TestApp { app, resources, sdk }
 }
 
@@ -66,6 +61,32 @@ impl TestApp {
         let reply = self.request("POST", "/orders").customer(customer).json(&order_body()).send().await;
         assert_eq!(reply.status, 201, "{reply:?}");
         reply.body
+    }
+
+    /// A `CONFIRMED` order of `customer` (as the order processor leaves it), as JSON.
+    pub async fn confirmed_order(&self, customer: &str) -> Value {
+        let order = self.create_order(customer).await;
+        self.force(order["orderId"].as_str().unwrap(), "status", AttributeValue::S("CONFIRMED".into())).await;
+        order
+    }
+
+    /// `POST /payments` by `customer` for `amount` of an order, with a good card.
+    pub async fn pay(&self, customer: &str, order_id: &str, amount: i64) -> Reply {
+        let body = serde_json::json!({"orderId": order_id, "amount": amount, "currency": "USD", "source": "tok_visa"});
+        self.request("POST", "/payments").customer(customer).json(&body).send().await
+    }
+
+    /// The stored items whose `pk` starts with `prefix`.
+    pub async fn items_with_prefix(&self, prefix: &str) -> usize {
+        let output = platform::aws::dynamodb(&self.sdk)
+            .scan()
+            .table_name(&self.resources.table)
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
+            .send()
+            .await
+            .unwrap();
+        output.items.unwrap_or_default().len()
     }
 
     /// Every message waiting on the test's queue, parsed.

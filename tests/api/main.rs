@@ -1,10 +1,14 @@
 mod helpers;
 
 mod fixtures;
+mod idempotency;
 mod malformed_input;
 mod orders_cancel;
 mod orders_create;
 mod orders_get;
 mod orders_list;
 mod orders_update;
+mod payments_create;
+mod payments_get;
+mod payments_refund;
 mod template;

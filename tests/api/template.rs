@@ -5,13 +5,16 @@ use std::collections::BTreeSet;
 use infra::Template;
 use platform::keys;
 
-/// Every route of the contract that is live, and the binary that serves it.
-const ROUTES: [(&str, &str, &str); 5] = [
+/// Every route of the contract, and the binary that serves it.
+const ROUTES: [(&str, &str, &str); 8] = [
     ("POST", "/orders", "orders-create"),
     ("GET", "/orders/{id}", "orders-get"),
     ("GET", "/orders", "orders-list"),
     ("PUT", "/orders/{id}", "orders-update"),
     ("DELETE", "/orders/{id}", "orders-cancel"),
+    ("POST", "/payments", "payments-create"),
+    ("GET", "/payments/{id}", "payments-get"),
+    ("POST", "/payments/{id}/refund", "payments-refund"),
 ];
 
 #[test]

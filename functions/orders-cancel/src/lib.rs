@@ -14,6 +14,6 @@ async fn cancel(store: &OrderStore, events: &EventPublisher, req: &Request) -> R
     let caller = http::caller(req)?;
     let id = http::path_id(req)?;
     let written = store.cancel(&caller, &id, Timestamp::now()).await?;
-    outbox::deliver(store, events, &written).await;
+    outbox::deliver(store, events, written.owner(), &written.outbox).await;
     Ok(http::json(StatusCode::OK, &written.order))
 }

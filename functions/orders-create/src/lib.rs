@@ -1,9 +1,9 @@
 //! `POST /orders`: validates, writes the order with its `ORDER_CREATED` event, and queues the event.
 
-use platform::domain::{Caller, CustomerId, LineItemInput, Lines, Order, Timestamp};
+use platform::domain::{CustomerId, LineItemInput, Lines, Order, Timestamp};
 use platform::events::EventPublisher;
 use platform::http::{self, Body, Request, Response};
-use platform::store::OrderStore;
+use platform::store::{IdempotencyStore, OrderStore};
 use platform::{Result, outbox};
 use serde::Deserialize;
 
@@ -15,18 +15,23 @@ struct CreateOrder {
     items: Vec<LineItemInput>,
 }
 
-pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -> Response<Body> {
-    http::respond(create(store, events, &req).await)
+pub async fn handle(
+    store: &OrderStore,
+    events: &EventPublisher,
+    keys: &IdempotencyStore,
+    req: Request,
+) -> Response<Body> {
+    http::idempotent(keys, &req, || create(store, events, &req)).await
 }
 
 async fn create(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {
-    let caller: Caller = http::caller(req)?;
+    let caller = http::caller(req)?;
     let body: CreateOrder = http::json_body(req)?;
     let named = body.customer_id.map(|c| CustomerId::parse("customerId", &c)).transpose()?;
     let customer = caller.acting_for(named)?;
     let lines = Lines::parse(&body.currency, &body.items)?;
 
     let written = store.create(&Order::new(customer, lines, Timestamp::now())).await?;
-    outbox::deliver(store, events, &written).await;
+    outbox::deliver(store, events, written.owner(), &written.outbox).await;
     Ok(http::created(&format!("/orders/{}", written.order.order_id), &written.order))
 }

@@ -6,5 +6,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
     let events = platform::aws::event_publisher(&sdk)?;
-    platform::telemetry::run_http(|req| orders_create::handle(&store, &events, req)).await
+    let keys = platform::aws::idempotency_store(&sdk)?;
+    platform::telemetry::run_http(|req| orders_create::handle(&store, &events, &keys, req)).await
 }

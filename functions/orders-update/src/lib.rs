@@ -26,6 +26,6 @@ async fn update(store: &OrderStore, events: &EventPublisher, req: &Request) -> R
     let lines = Lines::parse(&body.currency, &body.items)?;
 
     let written = store.update_lines(&caller, &id, &lines, if_match, Timestamp::now()).await?;
-    outbox::deliver(store, events, &written).await;
+    outbox::deliver(store, events, written.owner(), &written.outbox).await;
     Ok(http::json(StatusCode::OK, &written.order))
 }

@@ -16,12 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
     let resources = infra::provision(&sdk, &template, "local").await?;
-    let app = App {
-        store: platform::store::OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table),
-        events: platform::events::EventPublisher::new(platform::aws::sqs(&sdk), &resources.queue_url),
-        cursors: platform::cursor::CursorSigner::new(&secret),
-        template,
-    };
+    let app = App::new(&sdk, template, &resources.table, &resources.queue_url, &secret);
 
     let customer = auth::mint(&secret, "demo-customer", "orders", 24 * 3600);
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);

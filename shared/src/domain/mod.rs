@@ -4,10 +4,12 @@ mod caller;
 mod ids;
 mod money;
 mod order;
+mod payment;
 mod time;
 
 pub use caller::Caller;
 pub use ids::{CustomerId, OrderId, Sku};
 pub use money::{Currency, MAX_UNIT_PRICE};
 pub use order::{Change, LineItem, LineItemInput, Lines, MAX_ITEMS, MAX_QUANTITY, Order, OrderStatus};
+pub use payment::{MAX_AMOUNT, Payment, PaymentId, PaymentStatus, Refund, RefundId, parse_amount, parse_reason};
 pub use time::Timestamp;

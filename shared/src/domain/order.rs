@@ -164,6 +164,39 @@ impl Order {
         }
     }
 
+    /// The order with the status its amounts imply. Payments and refunds move only `paid` and
+    /// `refunded` (so concurrent ones need no read-modify-write); `PAID`, `PARTIALLY_REFUNDED`
+    /// and `REFUNDED` follow from those amounts on a `CONFIRMED` order.
+    pub fn settled(mut self) -> Self {
+        if self.status == OrderStatus::Confirmed && self.total > 0 && self.paid == self.total {
+            self.status = match self.refunded {
+                0 => OrderStatus::Paid,
+                r if r < self.paid => OrderStatus::PartiallyRefunded,
+                _ => OrderStatus::Refunded,
+            };
+        }
+        self
+    }
+
+    /// What a payment may still capture.
+    pub fn outstanding(&self) -> i64 {
+        self.total - self.paid
+    }
+
+    /// Why a payment of `amount` in `currency` cannot be captured for this order, if it cannot.
+    pub fn payment_refusal(&self, amount: i64, currency: Currency) -> Option<Error> {
+        if self.status != OrderStatus::Confirmed {
+            return Some(Error::Conflict(format!("order is {} and not payable", self.status.as_str()).into()));
+        }
+        if currency != self.currency {
+            return Some(Error::invalid("currency", format!("must be the order's currency, {}", self.currency)));
+        }
+        if amount > self.outstanding() {
+            return Some(Error::Conflict(format!("amount exceeds the outstanding {}", self.outstanding()).into()));
+        }
+        None
+    }
+
     /// Why `change` cannot apply to this order as it stands, or `None` if it can
     /// (apart from an `If-Match` version, which the caller checks).
     pub fn refusal(&self, change: Change) -> Option<Error> {
@@ -251,6 +284,21 @@ mod tests {
         let partly_paid = order(OrderStatus::Confirmed, 50);
         assert!(matches!(partly_paid.refusal(Change::Update), Some(Error::Conflict(_))));
         assert!(matches!(partly_paid.refusal(Change::Cancel), Some(Error::Conflict(_))));
+    }
+
+    #[test]
+    fn paid_and_refunded_statuses_follow_from_the_amounts() {
+        let settled = |paid, refunded| {
+            let mut o = order(OrderStatus::Confirmed, paid);
+            o.refunded = refunded;
+            o.settled().status
+        };
+        assert_eq!(settled(0, 0), OrderStatus::Confirmed);
+        assert_eq!(settled(50, 0), OrderStatus::Confirmed);
+        assert_eq!(settled(100, 0), OrderStatus::Paid);
+        assert_eq!(settled(100, 1), OrderStatus::PartiallyRefunded);
+        assert_eq!(settled(100, 100), OrderStatus::Refunded);
+        assert_eq!(order(OrderStatus::Cancelled, 0).settled().status, OrderStatus::Cancelled);
     }
 
     #[test]

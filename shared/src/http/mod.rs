@@ -2,11 +2,13 @@
 //! results and errors are written back.
 
 mod error;
+mod idempotent;
 mod request;
 mod response;
 
 pub use error::error_response;
-pub use request::{MAX_BODY_BYTES, caller, if_match, json_body, path_id, query};
+pub use idempotent::idempotent;
+pub use request::{MAX_BODY_BYTES, caller, if_match, json_body, path_id, path_param, query};
 pub use response::{created, json, respond};
 
 pub use lambda_http::{Body, Request, Response, http::StatusCode};

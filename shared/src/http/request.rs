@@ -21,8 +21,12 @@ pub fn caller(req: &Request) -> Result<Caller> {
 
 /// The `{id}` path parameter as an order id; anything else is a 400, never a lookup.
 pub fn path_id(req: &Request) -> Result<OrderId> {
-    let id = req.path_parameters_ref().and_then(|p| p.first("id")).unwrap_or_default();
-    OrderId::parse("id", id).map_err(problem)
+    OrderId::parse("id", path_param(req, "id")).map_err(problem)
+}
+
+/// A path parameter, empty when absent.
+pub fn path_param<'r>(req: &'r Request, name: &str) -> &'r str {
+    req.path_parameters_ref().and_then(|p| p.first(name)).unwrap_or_default()
 }
 
 /// A query string parameter.

@@ -2,9 +2,13 @@
 //! method reads an item to decide whether to write it.
 
 mod expr;
+mod idempotency;
 mod orders;
+mod payments;
 
+pub use idempotency::{Claim, IdempotencyStore, StoredResponse};
 pub use orders::{OrderPage, OrderStore, PageRequest, Written};
+pub use payments::{PaymentStore, StoredPayment};
 
 use std::collections::HashMap;
 
@@ -12,7 +16,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
 
+use crate::domain::{Order, OrderId, Timestamp};
 use crate::error::{Error, Result};
+use crate::events::OutboxEntry;
+use crate::keys;
+use expr::Expr;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -34,4 +42,35 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// An order item decoded, with the status its amounts imply.
+pub(crate) fn decode_order(item: Item) -> Result<Order> {
+    from_item::<Order>(item).map(Order::settled)
+}
+
+/// The `SET` clauses every change of an order makes besides its own: the version bump, the
+/// `updatedAt` stamp, and the change's event appended to the outbox (indexed in `gsi3`).
+pub(crate) fn change_clauses(
+    expr: &mut Expr,
+    id: &OrderId,
+    entry: &OutboxEntry,
+    now: Timestamp,
+) -> Result<Vec<String>> {
+    let version = expr.name("version");
+    let outbox = expr.name("outbox");
+    let mut clauses = vec![
+        format!("{version} = {version} + {}", expr.value(n(1))),
+        expr.eq("updatedAt", s(now.to_string())),
+        format!(
+            "{outbox} = list_append(if_not_exists({outbox}, {}), {})",
+            expr.value(AttributeValue::L(vec![])),
+            expr.value(to_value(&[entry])?)
+        ),
+    ];
+    for (name, value) in keys::outbox_keys(id, now) {
+        let placeholder = expr.name(name);
+        clauses.push(format!("{placeholder} = if_not_exists({placeholder}, {})", expr.value(s(value))));
+    }
+    Ok(clauses)
 }

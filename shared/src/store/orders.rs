@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::{
 };
 use serde::Deserialize;
 
-use super::{Item, expr::Expr, from_item, n, s, to_item, to_value};
+use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item, to_value};
 use crate::domain::{Caller, Change, CustomerId, Lines, Order, OrderId, OrderStatus, Timestamp};
 use crate::error::{Error, Result};
 use crate::events::{EventType, OutboxEntry};
@@ -26,6 +26,13 @@ pub struct OrderStore {
 pub struct Written {
     pub order: Order,
     pub outbox: Vec<OutboxEntry>,
+}
+
+impl Written {
+    /// The order's id and customer, which its events carry.
+    pub fn owner(&self) -> (OrderId, &CustomerId) {
+        (self.order.order_id, &self.order.customer_id)
+    }
 }
 
 /// One page of a customer's orders, newest first.
@@ -109,7 +116,7 @@ impl OrderStore {
             .send()
             .await
             .map_err(|e| Error::internal("reading an order", e))?;
-        output.item.map(from_item).transpose()
+        output.item.map(decode_order).transpose()
     }
 
     /// A page of a customer's orders, newest first.
@@ -139,7 +146,7 @@ impl OrderStore {
             .await
             .map_err(|e| Error::internal("listing orders", e))?;
         let mut orders: Vec<Order> =
-            output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_>>()?;
+            output.items.unwrap_or_default().into_iter().map(decode_order).collect::<Result<_>>()?;
         let last = (orders.len() > page.limit).then(|| {
             orders.truncate(page.limit);
             listing_key(orders.last().expect("limit is at least 1"))
@@ -236,19 +243,7 @@ impl OrderStore {
         let mut expr = Expr::default();
 
         let mut assignments: Vec<String> = sets.into_iter().map(|(name, value)| expr.eq(name, value)).collect();
-        let version = expr.name("version");
-        assignments.push(format!("{version} = {version} + {}", expr.value(n(1))));
-        assignments.push(expr.eq("updatedAt", s(now.to_string())));
-        let outbox = expr.name("outbox");
-        assignments.push(format!(
-            "{outbox} = list_append(if_not_exists({outbox}, {}), {})",
-            expr.value(AttributeValue::L(vec![])),
-            expr.value(to_value(&[&entry])?),
-        ));
-        for (name, value) in keys::outbox_keys(id, now) {
-            let placeholder = expr.name(name);
-            assignments.push(format!("{placeholder} = if_not_exists({placeholder}, {})", expr.value(s(value))));
-        }
+        assignments.extend(change_clauses(&mut expr, id, &entry, now)?);
 
         let mut conditions = vec![
             "attribute_exists(pk)".to_owned(),
@@ -283,7 +278,7 @@ impl OrderStore {
             Err(SdkError::ServiceError(e)) => match e.into_err() {
                 UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item {
                     Some(old) => {
-                        let order: Order = from_item(old)?;
+                        let order = decode_order(old)?;
                         match caller {
                             Some(c) if !c.can_access(&order.customer_id) => Err(not_found()),
                             _ => Ok(Outcome::Refused(order)),
@@ -300,7 +295,7 @@ impl OrderStore {
 
 fn written(item: Item) -> Result<Written> {
     let OutboxOnly { outbox } = from_item(item.clone())?;
-    Ok(Written { order: from_item(item)?, outbox })
+    Ok(Written { order: decode_order(item)?, outbox })
 }
 
 /// Why a change was refused: a stale `If-Match` first (HTTP evaluates preconditions before the

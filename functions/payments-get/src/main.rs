@@ -1,0 +1,9 @@
+//! Lambda entry point; the handler lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    platform::telemetry::init();
+    let sdk = platform::aws::load().await;
+    let payments = platform::aws::payment_store(&sdk)?;
+    platform::telemetry::run_http(|req| payments_get::handle(&payments, req)).await
+}
