@@ -20,6 +20,7 @@ pub struct App {
     pub keys: IdempotencyStore,
     pub cursors: CursorSigner,
     pub payments: Payments<SandboxGateway>,
+    pub processor: order_processor::Processor,
 }
 
 impl App {
@@ -42,7 +43,8 @@ impl App {
             events: events.clone(),
             gateway: SandboxGateway,
         };
-        Self { template, store, events, keys, cursors: CursorSigner::new(cursor_secret), payments }
+        let processor = order_processor::Processor { store: store.clone(), rules: Default::default() };
+        Self { template, store, events, keys, cursors: CursorSigner::new(cursor_secret), payments, processor }
     }
 
     /// Routes a request like API Gateway and runs the function that serves it. `request.route`

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod gateway;
 pub mod provision;
+pub mod queue;
 pub mod server;
 pub mod template;
 

@@ -9,6 +9,11 @@ pub const EXPORTS_BUCKET: &str = "EXPORTS_BUCKET";
 /// The secret that signs list cursors.
 pub const CURSOR_SECRET: &str = "CURSOR_SECRET";
 
+/// Comma-separated SKUs the order processor rejects.
+pub const DENIED_SKUS: &str = "DENIED_SKUS";
+/// The largest order total (minor units) the order processor accepts without review.
+pub const MAX_ORDER_TOTAL: &str = "MAX_ORDER_TOTAL";
+
 #[derive(Debug, thiserror::Error)]
 #[error("the environment variable {0} is not set")]
 pub struct MissingVar(pub &'static str);

@@ -35,8 +35,16 @@ async fn every_fixture_reaches_its_handler_as_the_customer_it_names() {
         orders_get::handle(&app.store, fixture("orders-get.json")).await,
         orders_update::handle(&app.store, &app.events, fixture("orders-update.json")).await,
         orders_cancel::handle(&app.store, &app.events, fixture("orders-cancel.json")).await,
+        payments_create::handle(&app.payments, fixture("payments-create.json")).await,
     ] {
         let (status, body) = status_and_body(response);
         assert_eq!((status, body["error"].as_str()), (404, Some("Order not found")), "{body}");
+    }
+    for response in [
+        payments_get::handle(&app.payments.payments, fixture("payments-get.json")).await,
+        payments_refund::handle(&app.payments, fixture("payments-refund.json")).await,
+    ] {
+        let (status, body) = status_and_body(response);
+        assert_eq!((status, body["error"].as_str()), (404, Some("Payment not found")), "{body}");
     }
 }

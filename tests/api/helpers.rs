@@ -89,6 +89,20 @@ impl TestApp {
         output.items.unwrap_or_default().len()
     }
 
+    /// Feeds the test's queue to the order processor, as Lambda's event source would, until the
+    /// queue is empty; returns every batch's response.
+    pub async fn process_queue(&self) -> Vec<aws_lambda_events::sqs::SqsBatchResponse> {
+        let sqs = platform::aws::sqs(&self.sdk);
+        let mut responses = vec![];
+        let receive = infra::queue::Receive::default();
+        while let Some(response) =
+            infra::queue::poll_once(&sqs, &self.resources.queue_url, &self.app.processor, receive).await.unwrap()
+        {
+            responses.push(response);
+        }
+        responses
+    }
+
     /// Every message waiting on the test's queue, parsed.
     pub async fn queued_events(&self) -> Vec<Value> {
         let sqs = platform::aws::sqs(&self.sdk);
@@ -185,6 +199,11 @@ impl Call<'_> {
     pub fn raw(mut self, body: &[u8], content_type: &str) -> Self {
         self.request.body = body.to_vec();
         self.header("content-type", content_type)
+    }
+
+    /// The request as the function receives it, for calling a handler directly.
+    pub fn into_lambda(self) -> lambda_http::Request {
+        self.request.into_request()
     }
 
     pub async fn send(self) -> Reply {

@@ -5,6 +5,7 @@ mod ids;
 mod money;
 mod order;
 mod payment;
+mod rules;
 mod time;
 
 pub use caller::Caller;
@@ -12,4 +13,5 @@ pub use ids::{CustomerId, OrderId, Sku};
 pub use money::{Currency, MAX_UNIT_PRICE};
 pub use order::{Change, LineItem, LineItemInput, Lines, MAX_ITEMS, MAX_QUANTITY, Order, OrderStatus};
 pub use payment::{MAX_AMOUNT, Payment, PaymentId, PaymentStatus, Refund, RefundId, parse_amount, parse_reason};
+pub use rules::OrderRules;
 pub use time::Timestamp;

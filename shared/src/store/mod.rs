@@ -7,7 +7,7 @@ mod orders;
 mod payments;
 
 pub use idempotency::{Claim, IdempotencyStore, StoredResponse};
-pub use orders::{OrderPage, OrderStore, PageRequest, Written};
+pub use orders::{Decision, OrderPage, OrderStore, PageRequest, Written};
 pub use payments::{PaymentStore, StoredPayment};
 
 use std::collections::HashMap;
@@ -50,24 +50,23 @@ pub(crate) fn decode_order(item: Item) -> Result<Order> {
 }
 
 /// The `SET` clauses every change of an order makes besides its own: the version bump, the
-/// `updatedAt` stamp, and the change's event appended to the outbox (indexed in `gsi3`).
+/// `updatedAt` stamp, and the change's event, if it has one, appended to the outbox (indexed in `gsi3`).
 pub(crate) fn change_clauses(
     expr: &mut Expr,
     id: &OrderId,
-    entry: &OutboxEntry,
+    entry: Option<&OutboxEntry>,
     now: Timestamp,
 ) -> Result<Vec<String>> {
     let version = expr.name("version");
+    let mut clauses =
+        vec![format!("{version} = {version} + {}", expr.value(n(1))), expr.eq("updatedAt", s(now.to_string()))];
+    let Some(entry) = entry else { return Ok(clauses) };
     let outbox = expr.name("outbox");
-    let mut clauses = vec![
-        format!("{version} = {version} + {}", expr.value(n(1))),
-        expr.eq("updatedAt", s(now.to_string())),
-        format!(
-            "{outbox} = list_append(if_not_exists({outbox}, {}), {})",
-            expr.value(AttributeValue::L(vec![])),
-            expr.value(to_value(&[entry])?)
-        ),
-    ];
+    clauses.push(format!(
+        "{outbox} = list_append(if_not_exists({outbox}, {}), {})",
+        expr.value(AttributeValue::L(vec![])),
+        expr.value(to_value(&[entry])?)
+    ));
     for (name, value) in keys::outbox_keys(id, now) {
         let placeholder = expr.name(name);
         clauses.push(format!("{placeholder} = if_not_exists({placeholder}, {})", expr.value(s(value))));

@@ -51,6 +51,17 @@ pub struct OrderPage {
     pub last: Option<BTreeMap<String, String>>,
 }
 
+/// What the processor's verdict came to.
+#[derive(Debug)]
+pub enum Decision {
+    /// The order is now `CONFIRMED` or `REJECTED`.
+    Applied(Order),
+    /// Someone decided first, or the order moved on (a duplicate or late event): nothing to do.
+    AlreadyDecided(Order),
+    /// The order is still `PENDING` but changed since it was read: read it again.
+    Moved,
+}
+
 /// What a conditional change found.
 enum Outcome {
     Applied(Written),
@@ -170,7 +181,7 @@ impl OrderStore {
             ("currency", s(lines.currency.as_str())),
             ("total", n(lines.total)),
         ];
-        match self.apply(id, Change::Update, Some(caller), if_match, sets, entry, now).await? {
+        match self.apply(id, Change::Update, Some(caller), if_match, sets, Some(entry), now).await? {
             Outcome::Applied(written) => Ok(written),
             Outcome::Refused(order) => Err(refusal(&order, Change::Update, if_match)),
         }
@@ -181,11 +192,92 @@ impl OrderStore {
     pub async fn cancel(&self, caller: &Caller, id: &OrderId, now: Timestamp) -> Result<Written> {
         let entry = OutboxEntry::new(EventType::OrderCancelled, now);
         let sets = vec![("status", s(OrderStatus::Cancelled.as_str()))];
-        match self.apply(id, Change::Cancel, Some(caller), None, sets, entry, now).await? {
+        match self.apply(id, Change::Cancel, Some(caller), None, sets, Some(entry), now).await? {
             Outcome::Applied(written) => Ok(written),
             Outcome::Refused(order) if order.status == OrderStatus::Cancelled => Ok(Written { order, outbox: vec![] }),
             Outcome::Refused(order) => Err(refusal(&order, Change::Cancel, None)),
         }
+    }
+
+    /// The order processor's verdict on a `PENDING` order at `seen_version`: `Ok(reason)` rejects.
+    #[tracing::instrument(skip(self, verdict))]
+    pub async fn decide(
+        &self,
+        id: &OrderId,
+        seen_version: u64,
+        verdict: Result<(), String>,
+        now: Timestamp,
+    ) -> Result<Decision> {
+        let (change, sets) = match verdict {
+            Ok(()) => (Change::Confirm, vec![("status", s(OrderStatus::Confirmed.as_str()))]),
+            Err(reason) => {
+                (Change::Reject, vec![("status", s(OrderStatus::Rejected.as_str())), ("rejectionReason", s(reason))])
+            }
+        };
+        Ok(match self.apply(id, change, None, Some(seen_version), sets, None, now).await? {
+            Outcome::Applied(written) => Decision::Applied(written.order),
+            Outcome::Refused(order) if order.status == OrderStatus::Pending => Decision::Moved,
+            Outcome::Refused(order) => Decision::AlreadyDecided(order),
+        })
+    }
+
+    /// Orders whose outbox has held events since before `before`, from every shard of `gsi3`.
+    #[tracing::instrument(skip(self))]
+    pub async fn stranded_outboxes(&self, before: Timestamp) -> Result<Vec<OrderId>> {
+        let mut ids = vec![];
+        for shard in 0..keys::OUTBOX_SHARDS {
+            let mut start = None;
+            loop {
+                let mut expr = Expr::default();
+                let condition = format!(
+                    "{} AND {} < {}",
+                    expr.eq(GSI3.pk, s(keys::outbox_shard(shard))),
+                    expr.name(GSI3.sk),
+                    expr.value(s(before.to_string()))
+                );
+                let output = self
+                    .db
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI3.name)
+                    .key_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| Error::internal("finding stranded outboxes", e))?;
+                for item in output.items.unwrap_or_default() {
+                    if let Some(id) =
+                        item.get(keys::PK).and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("ORDER#"))
+                    {
+                        ids.push(OrderId::parse("pk", id)?);
+                    }
+                }
+                start = output.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// An order with the events waiting in its outbox.
+    #[tracing::instrument(skip(self))]
+    pub async fn with_outbox(&self, id: &OrderId) -> Result<Option<Written>> {
+        let key = keys::order(id);
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(key.pk))
+            .key(keys::SK, s(key.sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::internal("reading an outbox", e))?;
+        output.item.map(written).transpose()
     }
 
     /// Removes delivered events from an order's outbox, provided nothing was added since; when
@@ -236,14 +328,14 @@ impl OrderStore {
         caller: Option<&Caller>,
         if_match: Option<u64>,
         sets: Vec<(&str, AttributeValue)>,
-        entry: OutboxEntry,
+        entry: Option<OutboxEntry>,
         now: Timestamp,
     ) -> Result<Outcome> {
         let key = keys::order(id);
         let mut expr = Expr::default();
 
         let mut assignments: Vec<String> = sets.into_iter().map(|(name, value)| expr.eq(name, value)).collect();
-        assignments.extend(change_clauses(&mut expr, id, &entry, now)?);
+        assignments.extend(change_clauses(&mut expr, id, entry.as_ref(), now)?);
 
         let mut conditions = vec![
             "attribute_exists(pk)".to_owned(),

@@ -111,7 +111,7 @@ impl PaymentStore {
         let put = new_item(&self.table, item)?;
 
         let mut expr = Expr::default();
-        let set = change_clauses(&mut expr, &seen.order_id, &entry, payment.created_at)?;
+        let set = change_clauses(&mut expr, &seen.order_id, Some(&entry), payment.created_at)?;
         let update = format!("SET {} ADD {} {}", set.join(", "), expr.name("paid"), expr.value(n(payment.amount)));
         let mut conditions = vec![
             "attribute_exists(pk)".to_owned(),
@@ -180,7 +180,7 @@ impl PaymentStore {
             .map_err(|e| Error::internal("building a payment update", e))?;
 
         let mut expr = Expr::default();
-        let set = change_clauses(&mut expr, &payment.order_id, &entry, refund.created_at)?;
+        let set = change_clauses(&mut expr, &payment.order_id, Some(&entry), refund.created_at)?;
         let update = format!("SET {} ADD {} {}", set.join(", "), expr.name("refunded"), expr.value(n(refund.amount)));
         let conditions = vec![
             "attribute_exists(pk)".to_owned(),

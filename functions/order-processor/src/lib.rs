@@ -1,0 +1,91 @@
+//! The order processor: reads the order queue in batches and decides each new order, moving it
+//! `PENDING -> CONFIRMED` or `-> REJECTED` by a conditional write.
+//!
+//! Each message is parsed and processed on its own and concurrently; only the messages that
+//! failed are reported back, so SQS redelivers just those, and parks them in the dead-letter
+//! queue after the queue's `maxReceiveCount`. Duplicates, late deliveries and unknown event
+//! types succeed without changing anything.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::join_all;
+use platform::domain::{OrderRules, OrderStatus, Timestamp};
+use platform::events::{Event, EventType};
+use platform::store::{Decision, OrderStore};
+use serde::Deserialize;
+
+/// How often a decision is retried when the order changes between its read and its write.
+const ATTEMPTS: usize = 3;
+
+/// What the processor uses, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    pub store: OrderStore,
+    pub rules: OrderRules,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("the message body is not an event")]
+    Malformed(#[source] serde_json::Error),
+    #[error(transparent)]
+    Store(#[from] platform::Error),
+    #[error("the order kept changing while it was decided")]
+    Contended,
+}
+
+/// Just enough of a message to know whether it is for us.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: EventType,
+}
+
+pub async fn handle(processor: &Processor, event: SqsEvent) -> SqsBatchResponse {
+    let outcomes = join_all(event.records.iter().map(|message| process_message(processor, message))).await;
+    let mut response = SqsBatchResponse::default();
+    for (message, outcome) in event.records.iter().zip(outcomes) {
+        if let Err(failure) = outcome {
+            let id = message.message_id.clone().unwrap_or_default();
+            tracing::warn!(message_id = id, error = %failure, "message failed; SQS will redeliver it");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+async fn process_message(processor: &Processor, message: &SqsMessage) -> Result<(), Failure> {
+    let body = message.body.as_deref().unwrap_or_default();
+    let Envelope { kind } = serde_json::from_str(body).map_err(Failure::Malformed)?;
+    match kind {
+        EventType::OrderCreated => decide(processor, &serde_json::from_str(body).map_err(Failure::Malformed)?).await,
+        EventType::Unknown => {
+            tracing::info!(message_id = message.message_id.as_deref(), "unknown event type acknowledged");
+            Ok(())
+        }
+        // The rest need nothing from the processor.
+        _ => Ok(()),
+    }
+}
+
+/// Accepts or rejects the order of an `ORDER_CREATED` event, once.
+async fn decide(processor: &Processor, event: &Event) -> Result<(), Failure> {
+    for _ in 0..ATTEMPTS {
+        let Some(order) = processor.store.get(&event.order_id).await? else {
+            tracing::warn!(order_id = %event.order_id, "event for an order that does not exist acknowledged");
+            return Ok(());
+        };
+        if order.status != OrderStatus::Pending {
+            return Ok(());
+        }
+        let verdict = processor.rules.check(&order);
+        match processor.store.decide(&order.order_id, order.version, verdict, Timestamp::now()).await? {
+            Decision::Applied(order) => {
+                tracing::info!(order_id = %order.order_id, status = order.status.as_str(), "order decided");
+                return Ok(());
+            }
+            Decision::AlreadyDecided(_) => return Ok(()),
+            Decision::Moved => continue,
+        }
+    }
+    Err(Failure::Contended)
+}

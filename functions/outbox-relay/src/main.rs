@@ -1,0 +1,17 @@
+//! Lambda entry point; the handler lives in the library.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use platform::domain::Timestamp;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let sdk = platform::aws::load().await;
+    let store = platform::aws::order_store(&sdk)?;
+    let events = platform::aws::event_publisher(&sdk)?;
+    // The schedule's event carries nothing the relay needs.
+    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {
+        Ok::<_, Error>(outbox_relay::handle(&store, &events, Timestamp::now()).await?)
+    }))
+    .await
+}

@@ -1,0 +1,78 @@
+//! What Lambda's SQS event source mapping does, for the local platform and the tests: receive a
+//! batch, hand it to the processor as an `SqsEvent`, delete what succeeded, and leave the
+//! reported failures to reappear after their visibility timeout (and, past the queue's
+//! `maxReceiveCount`, to be moved to the dead-letter queue by SQS itself).
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use order_processor::Processor;
+use serde_json::json;
+
+/// The event Lambda would deliver for these messages.
+pub fn sqs_event(messages: &[Message], queue_arn: &str) -> SqsEvent {
+    let records: Vec<_> = messages
+        .iter()
+        .map(|m| {
+            let attributes = m.attributes.as_ref().map(|a| {
+                a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect::<std::collections::BTreeMap<_, _>>()
+            });
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "md5OfBody": m.md5_of_body,
+                "attributes": attributes.unwrap_or_default(),
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
+}
+
+/// How to receive a batch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Receive {
+    /// Long polling: how long to wait for a message.
+    pub wait_seconds: i32,
+    /// Overrides the queue's visibility timeout (tests use 0 to see redeliveries at once).
+    pub visibility_timeout: Option<i32>,
+}
+
+/// Receives one batch, runs the processor on it, and deletes the messages it did not report as
+/// failed. Returns the batch's response, or `None` when no message came.
+pub async fn poll_once(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    processor: &Processor,
+    receive: Receive,
+) -> Result<Option<SqsBatchResponse>, aws_sdk_sqs::Error> {
+    let output = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(receive.wait_seconds)
+        .set_visibility_timeout(receive.visibility_timeout)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await?;
+    let messages = output.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(None);
+    }
+    let response = order_processor::handle(processor, sqs_event(&messages, queue_url)).await;
+    for message in &messages {
+        let failed =
+            response.batch_item_failures.iter().any(|f| Some(&f.item_identifier) == message.message_id.as_ref());
+        if !failed {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await?;
+        }
+    }
+    Ok(Some(response))
+}

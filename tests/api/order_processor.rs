@@ -1,0 +1,162 @@
+use aws_lambda_events::sqs::SqsEvent;
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// An SQS event of one message per body, with ids `m0`, `m1`, ...
+fn batch(bodies: &[String]) -> SqsEvent {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| json!({"messageId": format!("m{i}"), "receiptHandle": format!("r{i}"), "body": body, "eventSource": "aws:sqs"}))
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn created(order: &Value) -> String {
+    json!({
+        "eventId": uuid::Uuid::new_v4(), "type": "ORDER_CREATED", "orderId": order["orderId"],
+        "customerId": order["customerId"], "occurredAt": order["createdAt"]
+    })
+    .to_string()
+}
+
+async fn order(app: &TestApp, id: &Value) -> Value {
+    app.request("GET", &format!("/orders/{}", id.as_str().unwrap())).admin().send().await.body
+}
+
+fn failed(response: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<&str> {
+    response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_batch_with_two_poison_messages_reports_exactly_those_and_applies_the_rest() {
+    // Arrange: 8 new orders, and 2 messages that can never be processed.
+    let app = spawn_app().await;
+    let mut orders = vec![];
+    for _ in 0..8 {
+        orders.push(app.create_order("alice").await);
+    }
+    let mut bodies: Vec<String> = orders.iter().map(created).collect();
+    bodies.insert(3, "{not json".into());
+    bodies.insert(7, json!({"type": "ORDER_CREATED", "customerId": "alice"}).to_string());
+
+    // Act
+    let response = order_processor::handle(&app.app.processor, batch(&bodies)).await;
+
+    // Assert
+    assert_eq!(failed(&response), ["m3", "m7"]);
+    for o in &orders {
+        assert_eq!(order(&app, &o["orderId"]).await["status"], "CONFIRMED");
+    }
+}
+
+#[tokio::test]
+async fn the_same_order_created_five_times_at_once_makes_one_transition() {
+    let app = spawn_app().await;
+    let o = app.create_order("alice").await;
+    let body = created(&o);
+
+    let responses =
+        join_all((0..5).map(|_| order_processor::handle(&app.app.processor, batch(std::slice::from_ref(&body))))).await;
+
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()));
+    let stored = order(&app, &o["orderId"]).await;
+    assert_eq!((stored["status"].clone(), stored["version"].clone()), (json!("CONFIRMED"), json!(2)));
+}
+
+#[tokio::test]
+async fn an_order_created_event_for_a_cancelled_order_is_acknowledged_and_changes_nothing() {
+    let app = spawn_app().await;
+    let o = app.create_order("alice").await;
+    let cancelled = app.request("DELETE", &format!("/orders/{}", o["orderId"].as_str().unwrap())).send().await.body;
+
+    let response = order_processor::handle(&app.app.processor, batch(&[created(&o)])).await;
+
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(order(&app, &o["orderId"]).await, cancelled);
+}
+
+#[tokio::test]
+async fn unknown_event_types_and_other_events_are_acknowledged() {
+    let app = spawn_app().await;
+    let o = app.create_order("alice").await;
+    let shipped = json!({"type": "ORDER_SHIPPED", "carrier": "ups"}).to_string();
+    let mut updated: Value = serde_json::from_str(&created(&o)).unwrap();
+    updated["type"] = json!("ORDER_UPDATED");
+
+    let response = order_processor::handle(&app.app.processor, batch(&[shipped, updated.to_string()])).await;
+
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(order(&app, &o["orderId"]).await["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn orders_that_break_a_business_rule_are_rejected_with_a_reason() {
+    let app = spawn_app().await;
+    let processor = order_processor::Processor {
+        store: app.app.store.clone(),
+        rules: platform::domain::OrderRules::new("SKU-2", None),
+    };
+    let o = app.create_order("alice").await;
+
+    let response = order_processor::handle(&processor, batch(&[created(&o)])).await;
+
+    assert!(response.batch_item_failures.is_empty());
+    let stored = order(&app, &o["orderId"]).await;
+    assert_eq!(stored["status"], "REJECTED");
+    assert_eq!(stored["rejectionReason"], "item SKU-2 is not available");
+}
+
+#[tokio::test]
+async fn an_order_created_through_the_api_is_confirmed_from_the_real_queue() {
+    // Arrange
+    let app = spawn_app().await;
+    let o = app.create_order("alice").await;
+
+    // Act
+    let responses = app.process_queue().await;
+
+    // Assert
+    assert_eq!(responses.len(), 1);
+    assert!(responses[0].batch_item_failures.is_empty());
+    assert_eq!(order(&app, &o["orderId"]).await["status"], "CONFIRMED");
+}
+
+#[tokio::test]
+async fn a_message_that_keeps_failing_is_parked_in_the_dead_letter_queue() {
+    // Arrange: a poison message on the real queue, whose redrive policy came from template.yaml.
+    let app = spawn_app().await;
+    let sqs = platform::aws::sqs(&app.sdk);
+    sqs.send_message().queue_url(&app.resources.queue_url).message_body("{poison").send().await.unwrap();
+    let receive = infra::queue::Receive { wait_seconds: 0, visibility_timeout: Some(0) };
+
+    // Act: every delivery fails, and is seen again at once.
+    let mut deliveries = 0;
+    while let Some(response) =
+        infra::queue::poll_once(&sqs, &app.resources.queue_url, &app.app.processor, receive).await.unwrap()
+    {
+        assert_eq!(response.batch_item_failures.len(), 1);
+        deliveries += 1;
+        assert!(deliveries <= 10, "the message was never redriven");
+    }
+
+    // Assert
+    assert_eq!(deliveries, 5, "maxReceiveCount in template.yaml");
+    let parked = sqs.receive_message().queue_url(&app.resources.dead_letter_queue_url).send().await.unwrap();
+    let parked = parked.messages.unwrap_or_default();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].body(), Some("{poison"));
+}
+
+#[tokio::test]
+async fn the_event_fixture_batch_fails_only_its_malformed_message() {
+    let app = spawn_app().await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/process-order-events.json");
+    let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+
+    let response = order_processor::handle(&app.app.processor, event).await;
+
+    assert_eq!(failed(&response), ["5d0c1f6e-0005-4c4e-9a51-malformed0005"]);
+}
