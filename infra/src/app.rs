@@ -5,6 +5,7 @@ use lambda_http::{Body, Response, http::StatusCode};
 use platform::aws::Payments;
 use platform::cursor::CursorSigner;
 use platform::events::EventPublisher;
+use platform::exports::S3Exports;
 use platform::gateway::SandboxGateway;
 use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 
@@ -21,17 +22,21 @@ pub struct App {
     pub cursors: CursorSigner,
     pub payments: Payments<SandboxGateway>,
     pub processor: order_processor::Processor,
+    pub report: daily_report::Report<S3Exports>,
+}
+
+/// Where the functions' resources are.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    pub table: &'a str,
+    pub queue_url: &'a str,
+    pub bucket: &'a str,
 }
 
 impl App {
     /// Every function's clients over one table and queue, as `template.yaml` wires them.
-    pub fn new(
-        sdk: &aws_config::SdkConfig,
-        template: Template,
-        table: &str,
-        queue_url: &str,
-        cursor_secret: &str,
-    ) -> Self {
+    pub fn new(sdk: &aws_config::SdkConfig, template: Template, names: Names<'_>, cursor_secret: &str) -> Self {
+        let Names { table, queue_url, bucket } = names;
         let dynamodb = platform::aws::dynamodb(sdk);
         let store = OrderStore::new(dynamodb.clone(), table);
         let events = EventPublisher::new(platform::aws::sqs(sdk), queue_url);
@@ -44,7 +49,13 @@ impl App {
             gateway: SandboxGateway,
         };
         let processor = order_processor::Processor { store: store.clone(), rules: Default::default() };
-        Self { template, store, events, keys, cursors: CursorSigner::new(cursor_secret), payments, processor }
+        let report = daily_report::Report {
+            store: store.clone(),
+            sink: S3Exports::new(platform::aws::s3(sdk), bucket),
+            page_size: None,
+            part_bytes: daily_report::PART_BYTES,
+        };
+        Self { template, store, events, keys, cursors: CursorSigner::new(cursor_secret), payments, processor, report }
     }
 
     /// Routes a request like API Gateway and runs the function that serves it. `request.route`

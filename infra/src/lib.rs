@@ -10,6 +10,6 @@ pub mod queue;
 pub mod server;
 pub mod template;
 
-pub use app::App;
+pub use app::{App, Names};
 pub use provision::{Resources, provision};
 pub use template::Template;

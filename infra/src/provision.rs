@@ -58,6 +58,12 @@ pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Re
     Ok(Resources { table, queue_url, dead_letter_queue_url, bucket })
 }
 
+impl Resources {
+    pub fn names(&self) -> crate::Names<'_> {
+        crate::Names { table: &self.table, queue_url: &self.queue_url, bucket: &self.bucket }
+    }
+}
+
 fn key_schema(elements: &[KeyElement]) -> Vec<KeySchemaElement> {
     elements
         .iter()

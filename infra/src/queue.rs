@@ -76,3 +76,15 @@ pub async fn poll_once(
     }
     Ok(Some(response))
 }
+
+/// Consumes the queue for as long as the task lives, like Lambda's event source mapping: long
+/// polls, partial-batch failures, redelivery after the visibility timeout.
+pub async fn consume(sqs: aws_sdk_sqs::Client, queue_url: String, processor: Processor) {
+    let receive = Receive { wait_seconds: 1, visibility_timeout: None };
+    loop {
+        if let Err(error) = poll_once(&sqs, &queue_url, &processor, receive).await {
+            tracing::warn!(error = %error, "polling the order queue failed; retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+}

@@ -47,6 +47,11 @@ pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, MissingVar> {
     Ok(EventPublisher::new(sqs(sdk), config::var(config::ORDER_QUEUE_URL)?))
 }
 
+/// The exports bucket named by `EXPORTS_BUCKET`.
+pub fn exports(sdk: &SdkConfig) -> Result<crate::exports::S3Exports, MissingVar> {
+    Ok(crate::exports::S3Exports::new(s3(sdk), config::var(config::EXPORTS_BUCKET)?))
+}
+
 /// The cursor signer keyed by `CURSOR_SECRET`.
 pub fn cursor_signer() -> Result<CursorSigner, MissingVar> {
     Ok(CursorSigner::new(config::var(config::CURSOR_SECRET)?))

@@ -3,7 +3,8 @@
 //! - [`domain`]: ids, money, orders and their state machine (pure, no AWS);
 //! - [`keys`]: the single-table key schema, the only place that spells a key;
 //! - [`store`]: the DynamoDB repository;
-//! - [`events`]: queue events and their SQS publisher;
+//! - [`events`]: queue events and their SQS publisher; [`outbox`] delivers them;
+//! - [`exports`]: the exports bucket, streamed to by multipart upload;
 //! - [`http`]: the API Gateway edge: callers, bodies, responses, and the one error mapping;
 //! - [`aws`] and [`config`]: clients and settings, built once per cold start.
 
@@ -13,6 +14,7 @@ pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod gateway;
 pub mod http;
 pub mod keys;

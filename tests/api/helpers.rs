@@ -24,7 +24,7 @@ pub async fn spawn_app() -> TestApp {
     let template = Template::bundled();
     let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let resources = infra::provision(&sdk, &template, &prefix).await.expect("provisioning on the emulator");
-    let app = App::new(&sdk, template, &resources.table, &resources.queue_url, "test-cursor-secret");
+    let app = App::new(&sdk, template, resources.names(), "test-cursor-secret");
     TestApp { app, resources, sdk }
 }
 

@@ -13,4 +13,5 @@ mod outbox;
 mod payments_create;
 mod payments_get;
 mod payments_refund;
+mod report;
 mod template;

@@ -6,6 +6,12 @@ use std::sync::Arc;
 
 use infra::auth::{self, Authorizer};
 use infra::{App, Template};
+use platform::domain::Timestamp;
+use platform::events::EventPublisher;
+use platform::store::OrderStore;
+
+/// How often the outbox relay runs locally (in AWS: every minute).
+const RELAY_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
     let resources = infra::provision(&sdk, &template, "local").await?;
-    let app = App::new(&sdk, template, &resources.table, &resources.queue_url, &secret);
+    let app = App::new(&sdk, template, resources.names(), &secret);
 
     let customer = auth::mint(&secret, "demo-customer", "orders", 24 * 3600);
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
@@ -31,10 +37,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         resources.table, resources.queue_url, resources.dead_letter_queue_url, resources.bucket,
     );
 
+    tokio::spawn(infra::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
+    tokio::spawn(relay_every(RELAY_PERIOD, app.store.clone(), app.events.clone()));
+
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     tokio::select! {
         served = infra::server::serve(addr, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),
     }
     Ok(())
+}
+
+/// Runs the outbox relay on a schedule, as EventBridge does in AWS.
+async fn relay_every(period: std::time::Duration, store: OrderStore, events: EventPublisher) {
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = outbox_relay::handle(&store, &events, Timestamp::now()).await {
+            tracing::warn!(error = ?error, "the outbox relay failed; it runs again on the next tick");
+        }
+    }
 }

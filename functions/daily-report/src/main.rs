@@ -1,0 +1,25 @@
+//! Lambda entry point; the handler lives in the library.
+
+// The report handler is one deeply nested future (parallel shards, multipart upload, SDK calls);
+// its layout needs more than the default query depth.
+#![recursion_limit = "256"]
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use platform::domain::Timestamp;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let sdk = platform::aws::load().await;
+    let report = daily_report::Report {
+        store: platform::aws::order_store(&sdk)?,
+        sink: platform::aws::exports(&sdk)?,
+        page_size: None,
+        part_bytes: daily_report::PART_BYTES,
+    };
+    let report = &report;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        Ok::<_, Error>(daily_report::handle(report, &event.payload, Timestamp::now()).await?)
+    }))
+    .await
+}
