@@ -58,6 +58,24 @@ pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Re
     Ok(Resources { table, queue_url, dead_letter_queue_url, bucket })
 }
 
+/// The resources a previous [`provision`] under `prefix` left, if the emulator still has them
+/// (a restart with saved state).
+pub async fn existing(sdk: &SdkConfig, prefix: &str) -> Option<Resources> {
+    let table = format!("{prefix}-orders");
+    platform::aws::dynamodb(sdk).describe_table().table_name(&table).send().await.ok()?;
+    let sqs = platform::aws::sqs(sdk);
+    let url = |name: String| {
+        let sqs = sqs.clone();
+        async move { sqs.get_queue_url().queue_name(name).send().await.ok()?.queue_url }
+    };
+    Some(Resources {
+        table,
+        queue_url: url(format!("{prefix}-order-queue")).await?,
+        dead_letter_queue_url: url(format!("{prefix}-order-dlq")).await?,
+        bucket: format!("{prefix}-exports"),
+    })
+}
+
 impl Resources {
     pub fn names(&self) -> crate::Names<'_> {
         crate::Names { table: &self.table, queue_url: &self.queue_url, bucket: &self.bucket }

@@ -10,6 +10,9 @@ use platform::domain::Timestamp;
 use platform::events::EventPublisher;
 use platform::store::OrderStore;
 
+/// Names on the emulator start with this: `local-orders`, `local-order-queue`, ...
+const PREFIX: &str = "local";
+
 /// How often the outbox relay runs locally (in AWS: every minute).
 const RELAY_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -21,24 +24,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
-    let resources = infra::provision(&sdk, &template, "local").await?;
+    let resources = match infra::provision::existing(&sdk, PREFIX).await {
+        Some(restored) => restored,
+        None => infra::provision(&sdk, &template, PREFIX).await?,
+    };
     let app = App::new(&sdk, template, resources.names(), &secret);
 
     let customer = auth::mint(&secret, "demo-customer", "orders", 24 * 3600);
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
-    println!(
-        "\nThe platform is up at http://127.0.0.1:{port}\n\
-         table {} | queue {} | dead letters {} | bucket {}\n\n\
-         export CUSTOMER_TOKEN={customer}\n\
-         export ADMIN_TOKEN={admin}\n\n\
-         curl -s -X POST http://127.0.0.1:{port}/orders -H \"authorization: Bearer $CUSTOMER_TOKEN\" \\\n  \
-         -H 'content-type: application/json' -d '{{\"currency\":\"USD\",\"items\":[{{\"sku\":\"SKU-1\",\"quantity\":2,\"unitPrice\":1250}}]}}'\n\
-         curl -s 'http://127.0.0.1:{port}/orders?customerId=demo-customer' -H \"authorization: Bearer $CUSTOMER_TOKEN\"\n",
-        resources.table, resources.queue_url, resources.dead_letter_queue_url, resources.bucket,
-    );
+    println!("{}", banner(port, &resources, &customer, &admin));
 
     tokio::spawn(infra::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
     tokio::spawn(relay_every(RELAY_PERIOD, app.store.clone(), app.events.clone()));
+    tokio::spawn(report_nightly(app.report.clone()));
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     tokio::select! {
@@ -57,4 +55,51 @@ async fn relay_every(period: std::time::Duration, store: OrderStore, events: Eve
             tracing::warn!(error = ?error, "the outbox relay failed; it runs again on the next tick");
         }
     }
+}
+
+/// Runs the daily report at 00:05 UTC for the day before, as the template's schedule does.
+async fn report_nightly(report: daily_report::Report<platform::exports::S3Exports>) {
+    const DAY_MILLIS: i64 = 24 * 3600 * 1000;
+    const AFTER_MIDNIGHT_MILLIS: i64 = 5 * 60 * 1000;
+    loop {
+        let now = Timestamp::now().millis();
+        let next =
+            (now - AFTER_MIDNIGHT_MILLIS).div_euclid(DAY_MILLIS) * DAY_MILLIS + DAY_MILLIS + AFTER_MIDNIGHT_MILLIS;
+        tokio::time::sleep(std::time::Duration::from_millis((next - now) as u64)).await;
+        if let Err(error) = daily_report::handle(&report, &serde_json::json!({}), Timestamp::now()).await {
+            tracing::warn!(error = ?error, "the nightly report failed");
+        }
+    }
+}
+
+/// What a developer needs to start: where things are, two tokens, and a walk through the API.
+fn banner(port: u16, resources: &infra::Resources, customer: &str, admin: &str) -> String {
+    let api = format!("http://127.0.0.1:{port}");
+    format!(
+        r#"
+The platform is up at {api}
+  table {table} | queue {queue} | dead letters {dlq} | bucket {bucket}
+
+export API={api}
+export CUSTOMER_TOKEN={customer}
+export ADMIN_TOKEN={admin}
+
+# create an order (processed to CONFIRMED within a second or two)
+curl -s -X POST $API/orders -H "authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' \
+  -H 'idempotency-key: demo-1' -d '{{"currency":"USD","items":[{{"sku":"SKU-1","quantity":2,"unitPrice":1250}}]}}'
+curl -s "$API/orders?customerId=demo-customer" -H "authorization: Bearer $CUSTOMER_TOKEN"
+# pay it (ORDER_ID from above), refund part of it (PAYMENT_ID from the payment)
+curl -s -X POST $API/payments -H "authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' \
+  -d '{{"orderId":"'$ORDER_ID'","amount":2500,"currency":"USD","source":"tok_visa"}}'
+curl -s -X POST $API/payments/$PAYMENT_ID/refund -H "authorization: Bearer $CUSTOMER_TOKEN" \
+  -H 'content-type: application/json' -d '{{"amount":500,"reason":"damaged"}}'
+# today's report, on demand
+curl -s -X POST $API/_local/report -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
+  -d '{{"date":"'$(date -u +%F)'"}}'
+"#,
+        table = resources.table,
+        queue = resources.queue_url,
+        dlq = resources.dead_letter_queue_url,
+        bucket = resources.bucket,
+    )
 }
