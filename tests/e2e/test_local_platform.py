@@ -1,0 +1,162 @@
+"""End to end: the README's first command, driven over real HTTP like any client would.
+
+Starts `scripts/dev --fresh` on free ports, then walks an order through create, processing,
+payment, refund, listing, cancellation and the report, and reads the CSV from the emulated S3.
+"""
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SECRET = "e2e-secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(sub, scope="orders", secret=SECRET, ttl=600, **overrides):
+    """An HS256 JWT, minted the way the README says any client can."""
+    claims = {"iss": "local", "aud": "platform", "sub": sub, "scope": scope, "exp": int(time.time()) + ttl}
+    claims.update(overrides)
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+@pytest.fixture(scope="module")
+def platform():
+    api_port, emulator_port = free_port(), free_port()
+    state = tempfile.mkdtemp()
+    env = dict(
+        os.environ,
+        PORT=str(api_port),
+        EMULATOR_PORT=str(emulator_port),
+        LOCAL_JWT_SECRET=SECRET,
+        STATE_FILE=os.path.join(state, "state.json"),
+    )
+    log = open(os.path.join(state, "dev.log"), "w")
+    process = subprocess.Popen(
+        [os.path.join(ROOT, "scripts", "dev"), "--fresh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{api}/orders", timeout=1)
+        except urllib.error.HTTPError:
+            break  # any HTTP answer (401 here) means the API is up
+        except OSError:
+            assert process.poll() is None, open(log.name).read()
+            time.sleep(0.5)
+    yield {"api": api, "emulator": f"http://127.0.0.1:{emulator_port}"}
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+def call(platform, method, path, body=None, sub="e2e-customer", scope="orders", headers=None, bearer=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(platform["api"] + path, data=data, method=method)
+    request.add_header("authorization", f"Bearer {bearer or token(sub, scope)}")
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null"), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null"), dict(error.headers)
+
+
+def wait_for_status(platform, order_id, status):
+    for _ in range(100):
+        code, order, _ = call(platform, "GET", f"/orders/{order_id}")
+        if order.get("status") == status:
+            return order
+        time.sleep(0.1)
+    raise AssertionError(f"order {order_id} never became {status}: {order}")
+
+
+def test_an_order_goes_from_creation_to_the_report(platform):
+    items = [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1250}, {"sku": "SKU-2", "quantity": 1, "unitPrice": 99}]
+    status, order, headers = call(platform, "POST", "/orders", {"currency": "USD", "items": items},
+                                  headers={"idempotency-key": str(uuid.uuid4())})
+    assert status == 201, order
+    assert headers["location"] == f"/orders/{order['orderId']}"
+    assert order["total"] == 2599
+
+    confirmed = wait_for_status(platform, order["orderId"], "CONFIRMED")
+    assert confirmed["version"] == 2
+
+    status, payment, _ = call(platform, "POST", "/payments", {
+        "orderId": order["orderId"], "amount": 2599, "currency": "USD", "source": "tok_visa"})
+    assert status == 201, payment
+    status, refund, _ = call(platform, "POST", f"/payments/{payment['paymentId']}/refund", {"amount": 599, "reason": "a, \"b\""})
+    assert status == 201, refund
+    status, fetched, _ = call(platform, "GET", f"/payments/{payment['paymentId']}")
+    assert (status, fetched["refunded"], fetched["refunds"]) == (200, 599, [refund])
+    assert wait_for_status(platform, order["orderId"], "PARTIALLY_REFUNDED")["refunded"] == 599
+
+    status, other, _ = call(platform, "POST", "/orders", {"currency": "EUR", "items": items})
+    status, cancelled, _ = call(platform, "DELETE", f"/orders/{other['orderId']}")
+    assert (status, cancelled["status"]) == (200, "CANCELLED")
+
+    status, listing, _ = call(platform, "GET", "/orders?customerId=e2e-customer&limit=1")
+    assert status == 200 and len(listing["orders"]) == 1 and listing["nextCursor"]
+    status, rest, _ = call(platform, "GET", f"/orders?customerId=e2e-customer&limit=1&cursor={listing['nextCursor']}")
+    assert {listing["orders"][0]["orderId"], rest["orders"][0]["orderId"]} == {order["orderId"], other["orderId"]}
+    assert rest["nextCursor"] is None
+
+    day = order["createdAt"][:10]
+    status, summary, _ = call(platform, "POST", "/_local/report", {"date": day}, sub="e2e-admin", scope="orders:admin")
+    assert status == 200, summary
+    assert summary["orders"]["count"] == 2
+    assert summary["paid"] == {"USD": 2599, "EUR": 0} and summary["refunded"]["USD"] == 599
+
+    s3 = boto3.client("s3", endpoint_url=platform["emulator"], region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    body = s3.get_object(Bucket="local-exports", Key=f"reports/daily/{day}/orders.csv")["Body"].read().decode()
+    rows = {row["orderId"]: row for row in csv.DictReader(io.StringIO(body))}
+    assert rows[order["orderId"]]["status"] == "PARTIALLY_REFUNDED"
+    assert rows[other["orderId"]]["status"] == "CANCELLED"
+
+
+def test_bad_tokens_are_refused_like_the_authorizer_would(platform):
+    for bearer in ["not-a-jwt", token("x", secret="wrong"), token("x", ttl=-60), token("x", iss="elsewhere"),
+                   token("x", aud="other")]:
+        status, body, _ = call(platform, "GET", "/orders?customerId=x", bearer=bearer)
+        assert (status, body["code"]) == (401, "UNAUTHORIZED")
+
+
+def test_customers_see_only_their_own_orders(platform):
+    status, order, _ = call(platform, "POST", "/orders", {"currency": "USD", "items": [{"sku": "A", "quantity": 1, "unitPrice": 1}]},
+                            sub="owner")
+    assert status == 201
+    status, body, _ = call(platform, "GET", f"/orders/{order['orderId']}", sub="someone-else")
+    assert (status, body["code"]) == (404, "NOT_FOUND")
+    status, body, _ = call(platform, "GET", f"/orders/{order['orderId']}", sub="ops", scope="orders:admin")
+    assert status == 200
