@@ -3,6 +3,7 @@ mod helpers;
 mod fixtures;
 mod idempotency;
 mod malformed_input;
+mod openapi;
 mod order_processor;
 mod orders_cancel;
 mod orders_create;

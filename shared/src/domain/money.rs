@@ -21,11 +21,14 @@ const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN 
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// Every currency the API accepts.
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        ISO_4217.split_whitespace()
+    }
+
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
         match s.as_bytes() {
-            &[a, b, c]
-                if s.chars().all(|ch| ch.is_ascii_uppercase()) && ISO_4217.split_whitespace().any(|code| code == s) =>
-            {
+            &[a, b, c] if s.chars().all(|ch| ch.is_ascii_uppercase()) && Self::all().any(|code| code == s) => {
                 Ok(Self([a, b, c]))
             }
             _ => Err(FieldProblem::new(field, "must be an ISO 4217 currency code such as USD")),

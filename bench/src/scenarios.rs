@@ -1,0 +1,214 @@
+//! What each function is asked to do: realistic events over data seeded in the emulator.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use infra::gateway::GatewayRequest;
+use platform::domain::{Caller, LineItemInput, Lines, Order, Payment, PaymentId, PaymentStatus, Timestamp};
+use platform::store::{OrderStore, PaymentStore};
+use serde_json::{Value, json};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const CUSTOMER: &str = "bench-customer";
+
+/// One function's benchmark: the bootstrap, its cold event and its warm events.
+pub struct Scenario {
+    pub name: String,
+    pub binary: String,
+    pub cold: Value,
+    pub warm: Vec<Value>,
+    /// Work items per invocation (messages in a batch).
+    pub units_per_invocation: usize,
+}
+
+/// The emulator's resources and the seeded data the scenarios use.
+pub struct World {
+    sdk: aws_config::SdkConfig,
+    resources: infra::Resources,
+    store: OrderStore,
+    payments: PaymentStore,
+    days_used: std::sync::atomic::AtomicU32,
+}
+
+impl World {
+    pub async fn new(_warm: usize) -> Result<Self> {
+        let sdk = platform::aws::load().await;
+        let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let resources = infra::provision(&sdk, &infra::Template::bundled(), &prefix).await?;
+        let store = OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table);
+        let payments = PaymentStore::new(platform::aws::dynamodb(&sdk), &resources.table);
+        Ok(Self { sdk, resources, store, payments, days_used: Default::default() })
+    }
+
+    /// The environment Lambda and `template.yaml` give a function.
+    pub fn lambda_env(&self, name: &str, runtime_api: SocketAddr) -> Vec<(String, String)> {
+        let env = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let mut vars = vec![
+            env("AWS_LAMBDA_RUNTIME_API", &runtime_api.to_string()),
+            env("AWS_LAMBDA_FUNCTION_NAME", name),
+            env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+            env("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            env("AWS_LAMBDA_LOG_LEVEL", "INFO"),
+            env("ORDERS_TABLE", &self.resources.table),
+            env("ORDER_QUEUE_URL", &self.resources.queue_url),
+            env("EXPORTS_BUCKET", &self.resources.bucket),
+            env("CURSOR_SECRET", "bench-cursor-secret"),
+        ];
+        for key in ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+            vars.push(env(key, &std::env::var(key).unwrap_or_default()));
+        }
+        vars
+    }
+
+    pub async fn scenarios(&self, warm: usize) -> Result<Vec<Scenario>> {
+        let caller = Caller::from_claims(Some(CUSTOMER), None)?;
+        let now = Timestamp::now();
+        let readable = self.confirmed(1, 1000).await?;
+        let payment = self.pay(&caller, &readable, 1000).await?;
+        // Large enough to take a payment or refund of one cent per invocation.
+        let big = self.confirmed(1000, 100_000_000).await?;
+        let big_payment = self.pay(&caller, &big, 1_000_000_000).await?;
+        let to_update = self.order(1, 100, now).await?;
+        let mut to_cancel = vec![];
+        for _ in 0..=warm {
+            to_cancel.push(self.order(1, 100, now).await?.order_id);
+        }
+        let batches = warm.min(100);
+        let mut created = vec![];
+        for _ in 0..(batches + 1) * 10 {
+            created.push(self.order(1, 100, now).await?);
+        }
+
+        let lines = json!({"currency": "USD", "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1250}]});
+        let same = |event: Value| (event.clone(), vec![event; warm]);
+        let each = |make: &dyn Fn(usize) -> Value| (make(warm), (0..warm).map(make).collect::<Vec<_>>());
+        let mut list = vec![];
+        let mut add = |name: &str, (cold, warm): (Value, Vec<Value>), units: usize| {
+            list.push(Scenario { name: name.into(), binary: name.into(), cold, warm, units_per_invocation: units });
+        };
+        add("hello", same(json!({"ping": 1})), 1);
+        add("orders-create", same(http("POST", "/orders", "/orders", Some(&lines))), 1);
+        add("orders-get", same(http("GET", "/orders/{id}", &format!("/orders/{}", readable.order_id), None)), 1);
+        add("orders-list", same(http("GET", "/orders", "/orders?customerId=bench-customer&limit=20", None)), 1);
+        add(
+            "orders-update",
+            same(http("PUT", "/orders/{id}", &format!("/orders/{}", to_update.order_id), Some(&lines))),
+            1,
+        );
+        add("orders-cancel", each(&|i| http("DELETE", "/orders/{id}", &format!("/orders/{}", to_cancel[i]), None)), 1);
+        let pay = json!({"orderId": big.order_id, "amount": 1, "currency": "USD", "source": "tok_visa"});
+        add("payments-create", same(http("POST", "/payments", "/payments", Some(&pay))), 1);
+        add("payments-get", same(http("GET", "/payments/{id}", &format!("/payments/{}", payment.payment_id), None)), 1);
+        let refund_path = format!("/payments/{}/refund", big_payment.payment_id);
+        add(
+            "payments-refund",
+            same(http("POST", "/payments/{id}/refund", &refund_path, Some(&json!({"amount": 1})))),
+            1,
+        );
+        let batch = |i: usize| sqs_batch(&created[i * 10..i * 10 + 10]);
+        add("order-processor", (batch(batches), (0..batches).map(batch).collect()), 10);
+        let schedule = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        add("outbox-relay", same(schedule), 1);
+        Ok(list)
+    }
+
+    /// Seeds `orders` orders on a day of their own; the scenario reports that day once.
+    pub async fn report_day(&self, orders: usize) -> Result<(Scenario, usize)> {
+        let n = self.days_used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let day_start =
+            Timestamp::parse("2020-01-01T00:00:00.000Z").expect("valid").millis() + i64::from(n) * 86_400_000;
+        let spacing = 86_400_000 / orders.max(1) as i64;
+        stream::iter(0..orders)
+            .map(|i| async move {
+                self.order(3, 1234, Timestamp::from_millis(day_start + i as i64 * spacing)).await.map(|_| ())
+            })
+            .buffer_unordered(16)
+            .try_collect::<()>()
+            .await?;
+        let day = Timestamp::from_millis(day_start).day();
+        let event = json!({ "date": day });
+        let scenario = Scenario {
+            name: "daily-report".into(),
+            binary: "daily-report".into(),
+            cold: json!({"date": "1999-01-01"}),
+            warm: vec![event],
+            units_per_invocation: orders,
+        };
+        Ok((scenario, orders))
+    }
+
+    async fn order(&self, quantity: i64, unit_price: i64, at: Timestamp) -> Result<Order> {
+        let input = [LineItemInput { sku: "SKU-1".into(), quantity, unit_price }];
+        let customer = platform::domain::CustomerId::parse("c", CUSTOMER).map_err(platform::Error::from)?;
+        let order = Order::new(customer, Lines::parse("USD", &input)?, at);
+        self.store.create(&order).await?;
+        Ok(order)
+    }
+
+    async fn confirmed(&self, quantity: i64, unit_price: i64) -> Result<Order> {
+        let order = self.order(quantity, unit_price, Timestamp::now()).await?;
+        self.store.decide(&order.order_id, 1, Ok(()), Timestamp::now()).await?;
+        Ok(self.store.get(&order.order_id).await?.ok_or("seeded order vanished")?)
+    }
+
+    async fn pay(&self, caller: &Caller, order: &Order, amount: i64) -> Result<Payment> {
+        let payment = Payment {
+            payment_id: PaymentId::new(),
+            order_id: order.order_id,
+            customer_id: order.customer_id.clone(),
+            amount,
+            currency: order.currency,
+            status: PaymentStatus::Captured,
+            refunded: 0,
+            refunds: vec![],
+            created_at: Timestamp::now(),
+        };
+        self.payments.capture(caller, order, &payment, "bench").await?;
+        Ok(payment)
+    }
+
+    #[allow(dead_code)]
+    pub fn sdk(&self) -> &aws_config::SdkConfig {
+        &self.sdk
+    }
+}
+
+/// An API Gateway payload 2.0 event from the bench customer.
+fn http(method: &str, route: &str, path_and_query: &str, body: Option<&Value>) -> Value {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let params = infra::gateway::match_route(route, path).unwrap_or_default();
+    let mut headers = vec![("host".to_owned(), "bench.execute-api.us-east-1.amazonaws.com".to_owned())];
+    if body.is_some() {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    GatewayRequest {
+        method: method.into(),
+        route: route.into(),
+        path: path.into(),
+        query: query.into(),
+        headers,
+        body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        path_parameters: params,
+        claims: Some(BTreeMap::from([("sub".into(), CUSTOMER.into()), ("scope".into(), "orders".into())])),
+        request_id: uuid::Uuid::new_v4().to_string(),
+    }
+    .event()
+}
+
+/// An SQS event of `ORDER_CREATED` messages for these orders.
+fn sqs_batch(orders: &[Order]) -> Value {
+    let records: Vec<Value> = orders
+        .iter()
+        .map(|o| {
+            let body = json!({"eventId": uuid::Uuid::new_v4(), "type": "ORDER_CREATED", "orderId": o.order_id,
+                "customerId": o.customer_id, "occurredAt": o.created_at});
+            json!({"messageId": uuid::Uuid::new_v4(), "receiptHandle": "r", "body": body.to_string(),
+                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:bench", "awsRegion": "us-east-1"})
+        })
+        .collect();
+    json!({ "Records": records })
+}
