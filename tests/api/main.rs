@@ -1,6 +1,7 @@
 mod helpers;
 
 mod fixtures;
+mod fuzz;
 mod idempotency;
 mod malformed_input;
 mod openapi;

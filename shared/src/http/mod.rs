@@ -6,6 +6,9 @@ mod idempotent;
 mod request;
 mod response;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use error::error_response;
 pub use idempotent::idempotent;
 pub use request::{MAX_BODY_BYTES, caller, if_match, json_body, path_id, path_param, query};
