@@ -6,7 +6,8 @@
 //! - [`events`]: queue events and their SQS publisher; [`outbox`] delivers them;
 //! - [`exports`]: the exports bucket, streamed to by multipart upload;
 //! - [`http`]: the API Gateway edge: callers, bodies, responses, and the one error mapping;
-//! - [`aws`] and [`config`]: clients and settings, built once per cold start.
+//! - [`aws`] and [`config`]: clients and settings, built once per cold start;
+//! - [`telemetry`] and [`metrics`]: structured logs with correlation ids, and EMF metrics.
 
 pub mod aws;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod exports;
 pub mod gateway;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;

@@ -16,4 +16,5 @@ mod payments_create;
 mod payments_get;
 mod payments_refund;
 mod report;
+mod telemetry;
 mod template;

@@ -12,6 +12,7 @@ mod summary;
 use platform::domain::{Order, Timestamp};
 use platform::exports::{ExportSink, MultipartWriter};
 use platform::keys::DAY_SHARDS;
+use platform::metrics::Metric;
 use platform::store::OrderStore;
 use platform::{Error, Result};
 use serde::Serialize;
@@ -112,6 +113,8 @@ pub async fn run<S: ExportSink>(report: &Report<S>, day: &str) -> Result<Summary
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::internal("encoding the summary", e))?;
     report.sink.put_object(&format!("{prefix}/summary.json"), json, "application/json").await?;
     tracing::info!(day, orders = summary.orders.count, "daily report written");
+    let rows = Metric::count("ReportRows", summary.orders.count as i64);
+    platform::metrics::emit(&[rows], None, &[("date", day.to_owned())]);
     Ok(summary)
 }
 

@@ -10,8 +10,10 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use platform::domain::{OrderRules, OrderStatus, Timestamp};
 use platform::events::{Event, EventType};
+use platform::metrics::{self, Metric};
 use platform::store::{Decision, OrderStore};
 use serde::Deserialize;
+use tracing::Instrument;
 
 /// How often a decision is retried when the order changes between its read and its write.
 const ATTEMPTS: usize = 3;
@@ -41,7 +43,13 @@ struct Envelope {
 }
 
 pub async fn handle(processor: &Processor, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes = join_all(event.records.iter().map(|message| process_message(processor, message))).await;
+    let cold_start = platform::telemetry::cold_start();
+    let outcomes = join_all(event.records.iter().map(|message| {
+        let correlation_id = message.message_id.as_deref().unwrap_or_default();
+        let span = tracing::info_span!("message", correlation_id, cold_start, customer_id = tracing::field::Empty);
+        process_message(processor, message).instrument(span)
+    }))
+    .await;
     let mut response = SqsBatchResponse::default();
     for (message, outcome) in event.records.iter().zip(outcomes) {
         if let Err(failure) = outcome {
@@ -50,6 +58,15 @@ pub async fn handle(processor: &Processor, event: SqsEvent) -> SqsBatchResponse 
             response.add_failure(id);
         }
     }
+    let failures = response.batch_item_failures.len() as i64;
+    metrics::emit(
+        &[
+            Metric::count("MessagesProcessed", event.records.len() as i64 - failures),
+            Metric::count("ProcessorFailures", failures),
+        ],
+        None,
+        &[],
+    );
     response
 }
 
@@ -74,6 +91,7 @@ async fn decide(processor: &Processor, event: &Event) -> Result<(), Failure> {
             tracing::warn!(order_id = %event.order_id, "event for an order that does not exist acknowledged");
             return Ok(());
         };
+        tracing::Span::current().record("customer_id", order.customer_id.as_str());
         if order.status != OrderStatus::Pending {
             return Ok(());
         }

@@ -7,7 +7,7 @@ use platform::store::OrderStore;
 use platform::{Result, outbox};
 
 pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -> Response<Body> {
-    http::respond(cancel(store, events, &req).await)
+    platform::telemetry::traced(&req, async { http::respond(cancel(store, events, &req).await) }).await
 }
 
 async fn cancel(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {

@@ -3,6 +3,7 @@
 use platform::domain::{CustomerId, LineItemInput, Lines, Order, Timestamp};
 use platform::events::EventPublisher;
 use platform::http::{self, Body, Request, Response};
+use platform::metrics::{self, Metric};
 use platform::store::{IdempotencyStore, OrderStore};
 use platform::{Result, outbox};
 use serde::Deserialize;
@@ -21,7 +22,7 @@ pub async fn handle(
     keys: &IdempotencyStore,
     req: Request,
 ) -> Response<Body> {
-    http::idempotent(keys, &req, || create(store, events, &req)).await
+    platform::telemetry::traced(&req, http::idempotent(keys, &req, || create(store, events, &req))).await
 }
 
 async fn create(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {
@@ -32,6 +33,12 @@ async fn create(store: &OrderStore, events: &EventPublisher, req: &Request) -> R
     let lines = Lines::parse(&body.currency, &body.items)?;
 
     let written = store.create(&Order::new(customer, lines, Timestamp::now())).await?;
+    let order = &written.order;
+    metrics::emit(
+        &[Metric::count("OrdersCreated", 1)],
+        Some(order.currency),
+        &[("orderId", order.order_id.to_string())],
+    );
     outbox::deliver(store, events, written.owner(), &written.outbox).await;
     Ok(http::created(&format!("/orders/{}", written.order.order_id), &written.order))
 }

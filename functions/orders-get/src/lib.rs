@@ -5,7 +5,7 @@ use platform::http::{self, Body, Request, Response, StatusCode};
 use platform::store::OrderStore;
 
 pub async fn handle(store: &OrderStore, req: Request) -> Response<Body> {
-    http::respond(get(store, &req).await)
+    platform::telemetry::traced(&req, async { http::respond(get(store, &req).await) }).await
 }
 
 async fn get(store: &OrderStore, req: &Request) -> platform::Result<Response<Body>> {

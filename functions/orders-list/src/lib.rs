@@ -19,7 +19,7 @@ struct OrderList {
 }
 
 pub async fn handle(store: &OrderStore, cursors: &CursorSigner, req: Request) -> Response<Body> {
-    http::respond(list(store, cursors, &req).await)
+    platform::telemetry::traced(&req, async { http::respond(list(store, cursors, &req).await) }).await
 }
 
 async fn list(store: &OrderStore, cursors: &CursorSigner, req: &Request) -> Result<Response<Body>> {

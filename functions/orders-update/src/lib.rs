@@ -15,7 +15,7 @@ struct UpdateOrder {
 }
 
 pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -> Response<Body> {
-    http::respond(update(store, events, &req).await)
+    platform::telemetry::traced(&req, async { http::respond(update(store, events, &req).await) }).await
 }
 
 async fn update(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {

@@ -5,6 +5,7 @@ use platform::domain::{Currency, OrderId, Payment, PaymentId, PaymentStatus, Tim
 use platform::error::Problems;
 use platform::gateway::PaymentGateway;
 use platform::http::{self, Body, Request, Response};
+use platform::metrics::{self, Metric};
 use platform::{Error, Result, outbox};
 use serde::Deserialize;
 
@@ -18,7 +19,7 @@ struct CreatePayment {
 }
 
 pub async fn handle<G: PaymentGateway>(deps: &Payments<G>, req: Request) -> Response<Body> {
-    http::idempotent(&deps.keys, &req, || create(deps, &req)).await
+    platform::telemetry::traced(&req, http::idempotent(&deps.keys, &req, || create(deps, &req))).await
 }
 
 async fn create<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<Response<Body>> {
@@ -67,6 +68,11 @@ async fn create<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<
             return Err(err);
         }
     };
+    metrics::emit(
+        &[Metric::count("PaymentsCaptured", 1), Metric::minor_units("PaymentAmount", amount)],
+        Some(currency),
+        &[("orderId", order_id.to_string()), ("paymentId", payment.payment_id.to_string())],
+    );
     outbox::deliver(&deps.orders, &deps.events, (order.order_id, &order.customer_id), &[entry]).await;
     Ok(http::created(&format!("/payments/{}", payment.payment_id), &payment))
 }

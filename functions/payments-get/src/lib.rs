@@ -6,7 +6,7 @@ use platform::store::PaymentStore;
 use platform::{Error, Result};
 
 pub async fn handle(payments: &PaymentStore, req: Request) -> Response<Body> {
-    http::respond(get(payments, &req).await)
+    platform::telemetry::traced(&req, async { http::respond(get(payments, &req).await) }).await
 }
 
 async fn get(payments: &PaymentStore, req: &Request) -> Result<Response<Body>> {

@@ -4,6 +4,7 @@ use platform::aws::Payments;
 use platform::domain::{PaymentId, Refund, RefundId, Timestamp, parse_amount, parse_reason};
 use platform::gateway::PaymentGateway;
 use platform::http::{self, Body, Request, Response};
+use platform::metrics::{self, Metric};
 use platform::{Error, Result, outbox};
 use serde::Deserialize;
 
@@ -15,7 +16,7 @@ struct CreateRefund {
 }
 
 pub async fn handle<G: PaymentGateway>(deps: &Payments<G>, req: Request) -> Response<Body> {
-    http::idempotent(&deps.keys, &req, || refund(deps, &req)).await
+    platform::telemetry::traced(&req, http::idempotent(&deps.keys, &req, || refund(deps, &req))).await
 }
 
 async fn refund<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<Response<Body>> {
@@ -44,6 +45,11 @@ async fn refund<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<
     if let Err(err) = deps.gateway.refund(&stored.gateway_reference, amount).await {
         tracing::error!(refund_id = %refund.refund_id, error = ?err, "recorded refund not sent to the processor");
     }
+    metrics::emit(
+        &[Metric::count("RefundsIssued", 1), Metric::minor_units("RefundAmount", amount)],
+        Some(payment.currency),
+        &[("paymentId", id.to_string()), ("refundId", refund.refund_id.to_string())],
+    );
     outbox::deliver(&deps.orders, &deps.events, (payment.order_id, &payment.customer_id), &[entry]).await;
     Ok(http::created(&format!("/payments/{id}"), &refund))
 }

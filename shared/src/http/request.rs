@@ -16,7 +16,9 @@ pub fn caller(req: &Request) -> Result<Caller> {
         .and_then(|authorizer| authorizer.jwt.as_ref())
         .map(|jwt| &jwt.claims)
         .ok_or(Error::Unauthorized)?;
-    Caller::from_claims(claims.get("sub").map(String::as_str), claims.get("scope").map(String::as_str))
+    let caller = Caller::from_claims(claims.get("sub").map(String::as_str), claims.get("scope").map(String::as_str))?;
+    tracing::Span::current().record("customer_id", caller.customer_id.as_str());
+    Ok(caller)
 }
 
 /// The `{id}` path parameter as an order id; anything else is a 400, never a lookup.
