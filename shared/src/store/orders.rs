@@ -116,18 +116,7 @@ impl OrderStore {
     /// The order with this id, whoever owns it.
     #[tracing::instrument(skip(self))]
     pub async fn get(&self, id: &OrderId) -> Result<Option<Order>> {
-        let key = keys::order(id);
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(key.pk))
-            .key(keys::SK, s(key.sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| Error::internal("reading an order", e))?;
-        output.item.map(decode_order).transpose()
+        self.read(id).await?.map(decode_order).transpose()
     }
 
     /// A page of a customer's orders, newest first.
@@ -294,6 +283,11 @@ impl OrderStore {
     /// An order with the events waiting in its outbox.
     #[tracing::instrument(skip(self))]
     pub async fn with_outbox(&self, id: &OrderId) -> Result<Option<Written>> {
+        self.read(id).await?.map(written).transpose()
+    }
+
+    /// The stored order item, read consistently.
+    async fn read(&self, id: &OrderId) -> Result<Option<Item>> {
         let key = keys::order(id);
         let output = self
             .db
@@ -304,8 +298,8 @@ impl OrderStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| Error::internal("reading an outbox", e))?;
-        output.item.map(written).transpose()
+            .map_err(|e| Error::internal("reading an order", e))?;
+        Ok(output.item)
     }
 
     /// Removes delivered events from an order's outbox, provided nothing was added since; when
