@@ -2,7 +2,7 @@
 //! against the AWS emulator at `AWS_ENDPOINT_URL`, and prints what it measured as a Markdown table.
 //! Run it through `bench/run`, which builds the bootstraps and starts the emulator.
 //!
-//! usage: lambda-bench [--warm N] [--report-orders N,N,...] [--only NAME,...]
+//! usage: lambda-bench [--warm N] [--cold N] [--report-orders N,N,...] [--only NAME,...]
 
 mod proc;
 mod runtime;
@@ -31,6 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let warm: usize = arg("--warm").and_then(|v| v.parse().ok()).unwrap_or(200);
+    let cold: usize = arg("--cold").and_then(|v| v.parse().ok()).unwrap_or(10);
     let only: Option<Vec<String>> = arg("--only").map(|v| v.split(',').map(str::to_owned).collect());
     let report_sizes: Vec<usize> =
         arg("--report-orders").map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect()).unwrap_or_default();
@@ -43,7 +44,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         eprintln!("measuring {}", scenario.name);
-        rows.push(measure(&bin_dir, &world, scenario).await?);
+        let init = cold_starts(&bin_dir, &world, &scenario, cold).await?;
+        let mut measured = measure(&bin_dir, &world, scenario).await?;
+        measured.init = init.unwrap_or(measured.init);
+        rows.push(measured);
     }
     print_table(&rows);
 
@@ -59,6 +63,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// The median init of `n` fresh processes: exec to their first poll for work.
+async fn cold_starts(
+    bin_dir: &Path,
+    world: &World,
+    scenario: &Scenario,
+    n: usize,
+) -> Result<Option<Duration>, Box<dyn std::error::Error>> {
+    let mut inits = vec![];
+    for _ in 0..n {
+        let api = RuntimeApi::start().await?;
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(bin_dir.join(&scenario.binary))
+            .envs(world.lambda_env(&scenario.name, api.addr))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let deadline = started + Duration::from_secs(10);
+        let first = loop {
+            if let Some(first) = api.first_poll().await {
+                break Some(first);
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        };
+        child.kill().await.ok();
+        inits.extend(first.map(|t| t - started));
+    }
+    Ok((!inits.is_empty()).then(|| median(&mut inits)))
 }
 
 /// Spawns the bootstrap, times its init (exec to first poll) and every invocation.
@@ -121,7 +158,9 @@ fn median(values: &mut [Duration]) -> Duration {
 
 fn print_table(rows: &[Measured]) {
     let baseline = rows.iter().find(|r| r.name == "hello").map(|r| r.init);
-    println!("| function | init | init vs hello | warm p50 | CPU / invocation | units / s (CPU) | peak RSS | errors |");
+    println!(
+        "| function | init (median) | init vs hello | warm p50 | CPU / invocation | units / s (CPU) | peak RSS | errors |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for row in rows {
         let mut warm = row.warm.clone();

@@ -1,7 +1,7 @@
 //! What operators read: JSON log lines with correlation ids and no secrets, and EMF metrics.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 

@@ -7,7 +7,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use platform::domain::Timestamp;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let sdk = platform::aws::load().await;

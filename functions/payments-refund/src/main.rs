@@ -2,7 +2,7 @@
 
 use platform::gateway::SandboxGateway;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;

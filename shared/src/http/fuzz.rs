@@ -46,11 +46,11 @@ proptest! {
     fn arbitrary_requests_are_parsed_or_refused_with_a_4xx(
         body in proptest::collection::vec(any::<u8>(), 0..2048),
         content_type in proptest::option::of(prop_oneof![Just(b"application/json".to_vec()), proptest::collection::vec(any::<u8>(), 0..40)]),
-        if_match in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+        if_match_header in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
         id in ".{0,80}",
         cursor in ".{0,300}",
     ) {
-        let req = request(body, content_type, if_match, id, cursor.clone());
+        let req = request(body, content_type, if_match_header, id, cursor.clone());
         if let Err(err) = json_body::<OrderBody>(&req) { prop_assert!(client_error(&err), "{err:?}"); }
         if let Err(err) = path_id(&req) { prop_assert!(client_error(&err)); }
         if let Err(err) = if_match(&req) { prop_assert!(client_error(&err)); }
