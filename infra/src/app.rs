@@ -52,7 +52,7 @@ impl App {
         let report = daily_report::Report {
             store: store.clone(),
             sink: S3Exports::new(platform::aws::s3(sdk), bucket),
-            page_size: None,
+            page_size: Some(daily_report::PAGE_ORDERS),
             part_bytes: daily_report::PART_BYTES,
         };
         Self { template, store, events, keys, cursors: CursorSigner::new(cursor_secret), payments, processor, report }

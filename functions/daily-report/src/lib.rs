@@ -3,7 +3,7 @@
 //! summed into `reports/daily/<day>/summary.json`.
 //!
 //! Memory stays flat however busy the day: the shards are read in parallel, but each holds at
-//! most [`PAGES_AHEAD`] pages in flight, and the CSV holds at most one part. Rows are written in
+//! most [`PAGES_AHEAD`] pages of [`PAGE_ORDERS`] in flight, and the CSV at most one part. Rows are written in
 //! shard order, then creation order, so a rerun writes the same bytes.
 
 mod day;
@@ -22,7 +22,10 @@ pub use day::report_day;
 pub use summary::Summary;
 
 /// Pages each shard may read ahead of the writer.
-pub const PAGES_AHEAD: usize = 2;
+pub const PAGES_AHEAD: usize = 1;
+/// Orders per index page. A fixed count, rather than DynamoDB's 1 MB cap, keeps memory the same
+/// however busy the day: at most `DAY_SHARDS * (PAGES_AHEAD + 1) * PAGE_ORDERS` orders are held.
+pub const PAGE_ORDERS: i32 = 500;
 /// CSV part size: S3's minimum plus headroom.
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
 
@@ -31,7 +34,7 @@ pub const PART_BYTES: usize = 8 * 1024 * 1024;
 pub struct Report<S> {
     pub store: OrderStore,
     pub sink: S,
-    /// Items per index page; `None` lets DynamoDB fill 1 MB pages.
+    /// Orders per index page ([`PAGE_ORDERS`] in production).
     pub page_size: Option<i32>,
     pub part_bytes: usize,
 }

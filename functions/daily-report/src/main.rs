@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let report = daily_report::Report {
         store: platform::aws::order_store(&sdk)?,
         sink: platform::aws::exports(&sdk)?,
-        page_size: None,
+        page_size: Some(daily_report::PAGE_ORDERS),
         part_bytes: daily_report::PART_BYTES,
     };
     let report = &report;
