@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         arg("--report-orders").map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect()).unwrap_or_default();
     let bin_dir = PathBuf::from(arg("--bin-dir").unwrap_or_else(|| "target/release".into()));
 
-    let world = World::new(warm).await?;
+    let world = World::new().await?;
     let mut rows = vec![];
     for scenario in world.scenarios(warm).await? {
         if only.as_ref().is_some_and(|o| !o.contains(&scenario.name)) {

@@ -25,7 +25,6 @@ pub struct Scenario {
 
 /// The emulator's resources and the seeded data the scenarios use.
 pub struct World {
-    sdk: aws_config::SdkConfig,
     resources: infra::Resources,
     store: OrderStore,
     payments: PaymentStore,
@@ -33,13 +32,13 @@ pub struct World {
 }
 
 impl World {
-    pub async fn new(_warm: usize) -> Result<Self> {
+    pub async fn new() -> Result<Self> {
         let sdk = platform::aws::load().await;
         let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let resources = infra::provision(&sdk, &infra::Template::bundled(), &prefix).await?;
         let store = OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         let payments = PaymentStore::new(platform::aws::dynamodb(&sdk), &resources.table);
-        Ok(Self { sdk, resources, store, payments, days_used: Default::default() })
+        Ok(Self { resources, store, payments, days_used: Default::default() })
     }
 
     /// The environment Lambda and `template.yaml` give a function.
@@ -168,11 +167,6 @@ impl World {
         };
         self.payments.capture(caller, order, &payment, "bench").await?;
         Ok(payment)
-    }
-
-    #[allow(dead_code)]
-    pub fn sdk(&self) -> &aws_config::SdkConfig {
-        &self.sdk
     }
 }
 

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Item, expr::Expr, from_item, n, s, to_item};
+use super::{Item, applied, expr::Expr, from_item, n, s, to_item};
 use crate::domain::{CustomerId, Timestamp};
 use crate::error::{Error, Result};
 use crate::keys::{self, PK, SK, TTL_ATTRIBUTE};
@@ -154,10 +154,7 @@ impl IdempotencyStore {
             .set_expression_attribute_values(expr.values())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            Err(e) => Err(Error::internal("releasing an idempotency key", e)),
-        }
+        // Refused: the record completed or changed hands meanwhile, and is not ours to delete.
+        applied(result, "releasing an idempotency key").map(|_| ())
     }
 }

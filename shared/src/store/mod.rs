@@ -12,6 +12,7 @@ pub use payments::{PaymentStore, StoredPayment};
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
@@ -34,6 +35,19 @@ pub(crate) fn to_value(value: &impl Serialize) -> Result<AttributeValue> {
 
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
     dynamo::from_item(item).map_err(|e| Error::internal("decoding an item", e))
+}
+
+/// Whether a conditional write was applied: `Ok(false)` when its condition refused it, which is
+/// an answer and not a failure.
+pub(crate) fn applied<T, E>(result: std::result::Result<T, SdkError<E>>, context: &'static str) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(Error::internal(context, e)),
+    }
 }
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {

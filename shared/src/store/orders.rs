@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::{
 };
 use serde::Deserialize;
 
-use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item, to_value};
+use super::{Item, applied, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item, to_value};
 use crate::domain::{Caller, Change, CustomerId, Lines, Order, OrderId, OrderStatus, Timestamp};
 use crate::error::{Error, Result};
 use crate::events::{EventType, OutboxEntry};
@@ -332,11 +332,7 @@ impl OrderStore {
             .set_expression_attribute_values(expr.values())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(Error::internal("clearing an outbox", e)),
-        }
+        applied(result, "clearing an outbox")
     }
 
     /// The one conditional write behind every change of an order: the change's allowed statuses,
