@@ -109,12 +109,20 @@ pub fn payment_index_keys(payment: &Payment) -> [(&'static str, String); 2] {
 /// The idempotency record of one caller's key. The key is client text, so it is hashed: it
 /// can neither collide with another caller's nor reach outside its own item.
 pub fn idempotency(customer: &CustomerId, idempotency_key: &str) -> Key {
-    let mut hash = Sha256::new();
-    hash.update(customer.as_str().as_bytes());
-    hash.update([0]);
-    hash.update(idempotency_key.as_bytes());
-    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = digest(&[customer.as_str().as_bytes(), idempotency_key.as_bytes()]);
     Key { pk: format!("IDEMPOTENCY#{hex}"), sk: METADATA.into() }
+}
+
+/// SHA-256 of `parts` separated by NUL bytes, as lowercase hex.
+pub fn digest(parts: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hash.update([0]);
+        }
+        hash.update(part);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `gsi3` keys an order carries while its outbox holds events.

@@ -2,7 +2,7 @@
 //! which CloudWatch Logs turns into metrics in the `OrdersPlatform` namespace, with the function
 //! name as dimension (and the currency for money).
 
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 
 use serde_json::{Map, Value, json};
 
@@ -35,10 +35,12 @@ impl Metric {
 /// Emits `metrics`, dimensioned by function (and `currency` when given). `properties` are kept
 /// in the log line for searching (ids), not turned into dimensions.
 pub fn emit(metrics: &[Metric], currency: Option<Currency>, properties: &[(&str, String)]) {
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    static FUNCTION: OnceLock<String> = OnceLock::new();
+    let function =
+        FUNCTION.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into()));
     let mut dimensions = vec!["FunctionName"];
     let mut document = Map::new();
-    document.insert("FunctionName".into(), function.into());
+    document.insert("FunctionName".into(), function.as_str().into());
     if let Some(currency) = currency {
         dimensions.push("Currency");
         document.insert("Currency".into(), currency.as_str().into());

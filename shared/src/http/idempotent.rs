@@ -4,7 +4,6 @@
 use std::future::Future;
 
 use lambda_http::{Body, Request, Response, http::header};
-use sha2::{Digest, Sha256};
 
 use super::{caller, error_response, respond};
 use crate::domain::Timestamp;
@@ -63,13 +62,11 @@ fn valid_key(key: &str) -> bool {
 fn request_hash(req: &Request) -> String {
     let body: &[u8] = req.body().as_ref();
     let canonical = serde_json::from_slice::<serde_json::Value>(body).map(|v| canonical_json(&v).into_bytes());
-    let mut hash = Sha256::new();
-    hash.update(req.method().as_str().as_bytes());
-    hash.update([0]);
-    hash.update(req.uri().path().as_bytes());
-    hash.update([0]);
-    hash.update(canonical.as_deref().unwrap_or(body));
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::keys::digest(&[
+        req.method().as_str().as_bytes(),
+        req.uri().path().as_bytes(),
+        canonical.as_deref().unwrap_or(body),
+    ])
 }
 
 /// JSON text with object keys sorted, whatever order the map type keeps.
