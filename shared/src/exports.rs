@@ -2,9 +2,11 @@
 //! holding them in memory.
 
 use std::future::Future;
+use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
 
@@ -14,13 +16,13 @@ pub trait ExportSink: Send + Sync {
     fn put_object(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> impl Future<Output = Result<()>> + Send;
     /// Starts a multipart upload; returns its id.
     fn create_upload(&self, key: &str, content_type: &str) -> impl Future<Output = Result<String>> + Send;
-    /// Uploads part `number` (from 1); returns its ETag.
+    /// Uploads part `number` (from 1), the whole file at `part`; returns its ETag.
     fn upload_part(
         &self,
         key: &str,
         upload: &str,
         number: i32,
-        bytes: Vec<u8>,
+        part: &Path,
     ) -> impl Future<Output = Result<String>> + Send;
     /// Makes the object visible from its parts' ETags, in order.
     fn complete_upload(&self, key: &str, upload: &str, etags: &[String]) -> impl Future<Output = Result<()>> + Send;
@@ -74,8 +76,14 @@ impl ExportSink for S3Exports {
         output.upload_id.ok_or_else(|| Error::internal("starting an export upload", "S3 returned no upload id"))
     }
 
-    #[tracing::instrument(skip(self, bytes), fields(bytes = bytes.len()))]
-    async fn upload_part(&self, key: &str, upload: &str, number: i32, bytes: Vec<u8>) -> Result<String> {
+    #[tracing::instrument(skip(self))]
+    async fn upload_part(&self, key: &str, upload: &str, number: i32, part: &Path) -> Result<String> {
+        let body = ByteStream::read_from()
+            .path(part)
+            .buffer_size(READ_BUFFER_BYTES)
+            .build()
+            .await
+            .map_err(|e| Error::internal("reading an export part", e))?;
         let output = self
             .s3
             .upload_part()
@@ -83,7 +91,7 @@ impl ExportSink for S3Exports {
             .key(key)
             .upload_id(upload)
             .part_number(number)
-            .body(ByteStream::from(bytes))
+            .body(body)
             .send()
             .await
             .map_err(|e| Error::internal("uploading an export part", e))?;
@@ -125,46 +133,41 @@ impl ExportSink for S3Exports {
 
 /// The smallest part S3 accepts, but for the last one.
 pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+/// The chunk in which a spooled part is read back and sent.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
 
-/// Streams one object to a sink in parts of `part_bytes`, holding at most one part in memory.
+/// Streams one object to a sink in parts of at least `part_bytes`. The part being filled is
+/// spooled to a temporary file (`/tmp` on Lambda, which is not the function's memory), so memory
+/// stays the same however large the object grows.
 pub struct MultipartWriter<'s, S: ExportSink> {
     sink: &'s S,
     key: String,
     upload: String,
     part_bytes: usize,
-    buffer: Vec<u8>,
+    part: Spool,
     etags: Vec<String>,
 }
 
 impl<'s, S: ExportSink> MultipartWriter<'s, S> {
     pub async fn start(sink: &'s S, key: &str, content_type: &str, part_bytes: usize) -> Result<Self> {
+        let part = Spool::new()?;
         let upload = sink.create_upload(key, content_type).await?;
-        Ok(Self {
-            sink,
-            key: key.to_owned(),
-            upload,
-            part_bytes,
-            buffer: Vec::with_capacity(part_bytes),
-            etags: vec![],
-        })
+        Ok(Self { sink, key: key.to_owned(), upload, part_bytes, part, etags: vec![] })
     }
 
-    /// Appends bytes, uploading a part whenever one is full.
+    /// Appends bytes, uploading the part once it holds `part_bytes` or more.
     pub async fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.buffer.extend_from_slice(bytes);
-        while self.buffer.len() >= self.part_bytes {
-            let rest = self.buffer.split_off(self.part_bytes);
-            let part = std::mem::replace(&mut self.buffer, rest);
-            self.upload(part).await?;
+        self.part.write(bytes).await?;
+        if self.part.len >= self.part_bytes {
+            self.upload_part().await?;
         }
         Ok(())
     }
 
     /// Uploads what is left and makes the object visible. After a failure, [`Self::abort`].
     pub async fn finish(&mut self) -> Result<()> {
-        if !self.buffer.is_empty() || self.etags.is_empty() {
-            let last = std::mem::take(&mut self.buffer);
-            self.upload(last).await?;
+        if self.part.len > 0 || self.etags.is_empty() {
+            self.upload_part().await?;
         }
         self.sink.complete_upload(&self.key, &self.upload, &self.etags).await
     }
@@ -174,10 +177,93 @@ impl<'s, S: ExportSink> MultipartWriter<'s, S> {
         self.sink.abort_upload(&self.key, &self.upload).await
     }
 
-    async fn upload(&mut self, part: Vec<u8>) -> Result<()> {
+    /// Uploads the spooled part and starts the next one in a fresh file (the old one is deleted).
+    async fn upload_part(&mut self) -> Result<()> {
+        self.part.file.flush().await.map_err(|e| Error::internal("spooling an export part", e))?;
         let number = self.etags.len() as i32 + 1;
-        let etag = self.sink.upload_part(&self.key, &self.upload, number, part).await?;
+        let etag = self.sink.upload_part(&self.key, &self.upload, number, &self.part.path).await?;
         self.etags.push(etag);
+        self.part = Spool::new()?;
         Ok(())
+    }
+}
+
+/// A temporary file holding one part, deleted when dropped.
+struct Spool {
+    path: tempfile::TempPath,
+    file: tokio::fs::File,
+    len: usize,
+}
+
+impl Spool {
+    fn new() -> Result<Self> {
+        let (file, path) =
+            tempfile::NamedTempFile::new().map_err(|e| Error::internal("spooling an export part", e))?.into_parts();
+        Ok(Self { path, file: tokio::fs::File::from_std(file), len: 0 })
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.file.write_all(bytes).await.map_err(|e| Error::internal("spooling an export part", e))?;
+        self.len += bytes.len();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Records the parts a writer produces; the S3 sink itself is tested against the emulator.
+    #[derive(Default)]
+    struct Parts(Mutex<Vec<Vec<u8>>>);
+
+    impl ExportSink for Parts {
+        async fn put_object(&self, _: &str, _: Vec<u8>, _: &str) -> Result<()> {
+            unreachable!("the writer only uploads parts")
+        }
+        async fn create_upload(&self, _: &str, _: &str) -> Result<String> {
+            Ok("upload".into())
+        }
+        async fn upload_part(&self, _: &str, _: &str, number: i32, part: &Path) -> Result<String> {
+            let mut parts = self.0.lock().unwrap();
+            assert_eq!(number as usize, parts.len() + 1);
+            parts.push(std::fs::read(part).unwrap());
+            Ok(format!("etag-{number}"))
+        }
+        async fn complete_upload(&self, _: &str, _: &str, etags: &[String]) -> Result<()> {
+            assert_eq!(etags.len(), self.0.lock().unwrap().len());
+            Ok(())
+        }
+        async fn abort_upload(&self, _: &str, _: &str) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn parts_are_full_but_for_the_last_and_add_up_to_what_was_written() {
+        let sink = Parts::default();
+        let mut writer = MultipartWriter::start(&sink, "k", "text/csv", 10).await.unwrap();
+        let mut written = vec![];
+        for chunk in [&b"abcd"[..], b"efgh", b"ijkl", b"mnopqrstuvwxyz", b"12"] {
+            writer.write(chunk).await.unwrap();
+            written.extend_from_slice(chunk);
+        }
+        writer.finish().await.unwrap();
+
+        let parts = sink.0.into_inner().unwrap();
+        assert_eq!(parts.concat(), written);
+        let (last, full) = parts.split_last().unwrap();
+        assert!(full.iter().all(|p| p.len() >= 10), "{parts:?}");
+        assert_eq!(last, b"12");
+    }
+
+    #[tokio::test]
+    async fn an_empty_object_is_one_empty_part() {
+        let sink = Parts::default();
+        let mut writer = MultipartWriter::start(&sink, "k", "text/csv", 10).await.unwrap();
+        writer.finish().await.unwrap();
+        assert_eq!(sink.0.into_inner().unwrap(), vec![Vec::<u8>::new()]);
     }
 }

@@ -2,6 +2,7 @@
 //! totals, a CSV that survives hostile values, and no trace of a failed run.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use daily_report::Report;
 use platform::domain::{
@@ -221,11 +222,11 @@ impl ExportSink for FailingPart {
     async fn create_upload(&self, key: &str, content_type: &str) -> Result<String> {
         self.inner.create_upload(key, content_type).await
     }
-    async fn upload_part(&self, key: &str, upload: &str, number: i32, bytes: Vec<u8>) -> Result<String> {
+    async fn upload_part(&self, key: &str, upload: &str, number: i32, part: &Path) -> Result<String> {
         if number == self.fail_at {
             return Err(Error::internal("uploading an export part", "injected failure"));
         }
-        self.inner.upload_part(key, upload, number, bytes).await
+        self.inner.upload_part(key, upload, number, part).await
     }
     async fn complete_upload(&self, key: &str, upload: &str, etags: &[String]) -> Result<()> {
         self.inner.complete_upload(key, upload, etags).await

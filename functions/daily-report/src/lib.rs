@@ -3,8 +3,9 @@
 //! summed into `reports/daily/<day>/summary.json`.
 //!
 //! Memory stays flat however busy the day: the shards are read in parallel, but each holds at
-//! most [`PAGES_AHEAD`] pages of [`PAGE_ORDERS`] in flight, and the CSV at most one part. Rows are written in
-//! shard order, then creation order, so a rerun writes the same bytes.
+//! most [`PAGES_AHEAD`] unread pages of [`PAGE_ORDERS`], and the CSV part being filled is spooled
+//! to `/tmp`, not memory. Rows are written in shard order, then creation order, so a rerun writes
+//! the same bytes.
 
 mod day;
 mod summary;
@@ -24,9 +25,10 @@ pub use summary::Summary;
 /// Pages each shard may read ahead of the writer.
 pub const PAGES_AHEAD: usize = 1;
 /// Orders per index page. A fixed count, rather than DynamoDB's 1 MB cap, keeps memory the same
-/// however busy the day: at most `DAY_SHARDS * (PAGES_AHEAD + 1) * PAGE_ORDERS` orders are held.
+/// however busy the day: at most `(DAY_SHARDS * PAGES_AHEAD + 1) * PAGE_ORDERS` orders are held
+/// (the unread pages, and the one being written), and a day of 10,000 orders already reaches it.
 pub const PAGE_ORDERS: i32 = 500;
-/// CSV part size: S3's minimum plus headroom.
+/// CSV part size (S3's minimum is 5 MiB); a part is spooled to `/tmp` while it fills.
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
 
 /// What the report uses, built once per cold start.
@@ -156,7 +158,8 @@ fn csv_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
     writer.into_inner().map_err(|e| Error::internal("writing CSV", e.into_error()))
 }
 
-/// Pages of one shard, read ahead by a task of its own, at most [`PAGES_AHEAD`] at a time.
+/// Pages of one shard, read ahead by a task of its own. The task waits for room in the channel
+/// before it reads, so a shard holds at most [`PAGES_AHEAD`] unread pages.
 fn read_shard(
     store: OrderStore,
     day: String,
@@ -166,19 +169,17 @@ fn read_shard(
     let (pages, receiver) = mpsc::channel(PAGES_AHEAD);
     tokio::spawn(async move {
         let mut after = None;
-        loop {
-            let page = store.day_page(&day, shard, after, page_size).await;
-            let (orders, next) = match page {
-                Ok(page) => page,
-                Err(err) => {
-                    let _ = pages.send(Err(err)).await;
-                    return;
+        while let Ok(slot) = pages.reserve().await {
+            match store.day_page(&day, shard, after, page_size).await {
+                Ok((orders, next)) => {
+                    slot.send(Ok(orders));
+                    match next {
+                        Some(next) => after = Some(next),
+                        None => return,
+                    }
                 }
-            };
-            if pages.send(Ok(orders)).await.is_err() || next.is_none() {
-                return;
+                Err(err) => return slot.send(Err(err)),
             }
-            after = next;
         }
     });
     receiver
