@@ -76,12 +76,7 @@ async fn cold_starts(
     for _ in 0..n {
         let api = RuntimeApi::start().await?;
         let started = Instant::now();
-        let mut child = tokio::process::Command::new(bin_dir.join(&scenario.binary))
-            .envs(world.lambda_env(&scenario.name, api.addr))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
+        let mut child = spawn(bin_dir, world, scenario, &api)?;
         let deadline = started + Duration::from_secs(10);
         let first = loop {
             if let Some(first) = api.first_poll().await {
@@ -98,18 +93,29 @@ async fn cold_starts(
     Ok((!inits.is_empty()).then(|| median(&mut inits)))
 }
 
-/// Spawns the bootstrap, times its init (exec to first poll) and every invocation.
-async fn measure(bin_dir: &Path, world: &World, scenario: Scenario) -> Result<Measured, Box<dyn std::error::Error>> {
-    let api = RuntimeApi::start().await?;
+/// Starts the scenario's bootstrap with the Lambda environment, polling `api` for work.
+fn spawn(
+    bin_dir: &Path,
+    world: &World,
+    scenario: &Scenario,
+    api: &RuntimeApi,
+) -> Result<tokio::process::Child, Box<dyn std::error::Error>> {
     let binary = bin_dir.join(&scenario.binary);
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(&binary)
+    let child = tokio::process::Command::new(&binary)
         .envs(world.lambda_env(&scenario.name, api.addr))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("{}: {e}", binary.display()))?;
+    Ok(child)
+}
+
+/// Spawns the bootstrap, times its init (exec to first poll) and every invocation.
+async fn measure(bin_dir: &Path, world: &World, scenario: Scenario) -> Result<Measured, Box<dyn std::error::Error>> {
+    let api = RuntimeApi::start().await?;
+    let started = Instant::now();
+    let mut child = spawn(bin_dir, world, &scenario, &api)?;
     let pid = child.id().ok_or("the bootstrap exited at once")?;
 
     let mut errors = 0;
