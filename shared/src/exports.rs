@@ -179,7 +179,7 @@ impl<'s, S: ExportSink> MultipartWriter<'s, S> {
 
     /// Uploads the spooled part and starts the next one in a fresh file (the old one is deleted).
     async fn upload_part(&mut self) -> Result<()> {
-        self.part.file.flush().await.map_err(|e| Error::internal("spooling an export part", e))?;
+        self.part.file.flush().await.map_err(spool_failed)?;
         let number = self.etags.len() as i32 + 1;
         let etag = self.sink.upload_part(&self.key, &self.upload, number, &self.part.path).await?;
         self.etags.push(etag);
@@ -197,16 +197,19 @@ struct Spool {
 
 impl Spool {
     fn new() -> Result<Self> {
-        let (file, path) =
-            tempfile::NamedTempFile::new().map_err(|e| Error::internal("spooling an export part", e))?.into_parts();
+        let (file, path) = tempfile::NamedTempFile::new().map_err(spool_failed)?.into_parts();
         Ok(Self { path, file: tokio::fs::File::from_std(file), len: 0 })
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.file.write_all(bytes).await.map_err(|e| Error::internal("spooling an export part", e))?;
+        self.file.write_all(bytes).await.map_err(spool_failed)?;
         self.len += bytes.len();
         Ok(())
     }
+}
+
+fn spool_failed(e: std::io::Error) -> Error {
+    Error::internal("spooling an export part", e)
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub const PAGES_AHEAD: usize = 1;
 pub const PAGE_ORDERS: i32 = 500;
 /// CSV part size (S3's minimum is 5 MiB); a part is spooled to `/tmp` while it fills.
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
+const _: () = assert!(PART_BYTES >= platform::exports::MIN_PART_BYTES);
 
 /// What the report uses, built once per cold start.
 #[derive(Debug, Clone)]
