@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use infra::gateway::GatewayRequest;
+use local::api_gateway::GatewayRequest;
 use platform::domain::{Caller, LineItemInput, Lines, Order, Payment, PaymentId, PaymentStatus, Timestamp};
 use platform::store::{OrderStore, PaymentStore};
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ pub struct Scenario {
 
 /// The emulator's resources and the seeded data the scenarios use.
 pub struct World {
-    resources: infra::Resources,
+    resources: local::Resources,
     store: OrderStore,
     payments: PaymentStore,
     days_used: std::sync::atomic::AtomicU32,
@@ -35,7 +35,7 @@ impl World {
     pub async fn new() -> Result<Self> {
         let sdk = platform::aws::load().await;
         let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let resources = infra::provision(&sdk, &infra::Template::bundled(), &prefix).await?;
+        let resources = local::provision(&sdk, &local::Template::bundled(), &prefix).await?;
         let store = OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         let payments = PaymentStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         Ok(Self { resources, store, payments, days_used: Default::default() })
@@ -174,7 +174,7 @@ impl World {
 /// An API Gateway payload 2.0 event from the bench customer.
 fn http(method: &str, route: &str, path_and_query: &str, body: Option<&Value>) -> Value {
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-    let params = infra::gateway::match_route(route, path).unwrap_or_default();
+    let params = local::api_gateway::match_route(route, path).unwrap_or_default();
     let mut headers = vec![("host".to_owned(), "bench.execute-api.us-east-1.amazonaws.com".to_owned())];
     if body.is_some() {
         headers.push(("content-type".into(), "application/json".into()));

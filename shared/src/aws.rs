@@ -4,7 +4,7 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
-use crate::config::{self, MissingVar};
+use crate::config::{self, ConfigError};
 use crate::cursor::CursorSigner;
 use crate::events::EventPublisher;
 use crate::store::{IdempotencyStore, OrderStore, PaymentStore};
@@ -49,56 +49,33 @@ pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 /// The order store on the table named by `ORDERS_TABLE`.
-pub fn order_store(sdk: &SdkConfig) -> Result<OrderStore, MissingVar> {
+pub fn order_store(sdk: &SdkConfig) -> Result<OrderStore, ConfigError> {
     Ok(OrderStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
 }
 
 /// The payment store on the table named by `ORDERS_TABLE`.
-pub fn payment_store(sdk: &SdkConfig) -> Result<PaymentStore, MissingVar> {
+pub fn payment_store(sdk: &SdkConfig) -> Result<PaymentStore, ConfigError> {
     Ok(PaymentStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
 }
 
 /// The idempotency records in the table named by `ORDERS_TABLE`.
-pub fn idempotency_store(sdk: &SdkConfig) -> Result<IdempotencyStore, MissingVar> {
+pub fn idempotency_store(sdk: &SdkConfig) -> Result<IdempotencyStore, ConfigError> {
     Ok(IdempotencyStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
 }
 
 /// The publisher to the queue named by `ORDER_QUEUE_URL`.
-pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, MissingVar> {
+pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, ConfigError> {
     Ok(EventPublisher::new(sqs(sdk), config::var(config::ORDER_QUEUE_URL)?))
 }
 
 /// The exports bucket named by `EXPORTS_BUCKET`.
-pub fn exports(sdk: &SdkConfig) -> Result<crate::exports::S3Exports, MissingVar> {
+pub fn exports(sdk: &SdkConfig) -> Result<crate::exports::S3Exports, ConfigError> {
     Ok(crate::exports::S3Exports::new(s3(sdk), config::var(config::EXPORTS_BUCKET)?))
 }
 
 /// The cursor signer keyed by `CURSOR_SECRET`.
-pub fn cursor_signer() -> Result<CursorSigner, MissingVar> {
+pub fn cursor_signer() -> Result<CursorSigner, ConfigError> {
     Ok(CursorSigner::new(config::var(config::CURSOR_SECRET)?))
-}
-
-/// What the payment functions use: the card processor, and the stores and queue its money moves touch.
-#[derive(Debug, Clone)]
-pub struct Payments<G> {
-    pub orders: OrderStore,
-    pub payments: PaymentStore,
-    pub keys: IdempotencyStore,
-    pub events: EventPublisher,
-    pub gateway: G,
-}
-
-impl<G> Payments<G> {
-    /// The payment functions' clients on `ORDERS_TABLE` and `ORDER_QUEUE_URL`, with `gateway`.
-    pub fn from_env(sdk: &SdkConfig, gateway: G) -> Result<Self, MissingVar> {
-        Ok(Self {
-            orders: order_store(sdk)?,
-            payments: payment_store(sdk)?,
-            keys: idempotency_store(sdk)?,
-            events: event_publisher(sdk)?,
-            gateway,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,10 @@
 //! Settings from the environment, which `template.yaml` (or the local platform) provides.
+//!
+//! Each process reads its settings once, at start. A variable that is required and missing, or
+//! set to something that does not parse, is a [`ConfigError`] naming it: the cold start fails
+//! where the operator sees it, instead of running with a silent default.
+
+use std::str::FromStr;
 
 /// The table of orders, payments and idempotency records.
 pub const ORDERS_TABLE: &str = "ORDERS_TABLE";
@@ -14,10 +20,70 @@ pub const DENIED_SKUS: &str = "DENIED_SKUS";
 /// The largest order total (minor units) the order processor accepts without review.
 pub const MAX_ORDER_TOTAL: &str = "MAX_ORDER_TOTAL";
 
-#[derive(Debug, thiserror::Error)]
-#[error("the environment variable {0} is not set")]
-pub struct MissingVar(pub &'static str);
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("the environment variable {name} is {value:?}, which is not {expected}")]
+    Invalid { name: &'static str, value: String, expected: &'static str },
+}
 
-pub fn var(name: &'static str) -> Result<String, MissingVar> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or(MissingVar(name))
+/// The message itself: a `main` that returns this error prints its `Debug`, and that is what the
+/// operator reads in the function's init log.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// Where settings are read from: the process environment, or a map in tests.
+pub trait Vars {
+    /// The value of `name`; unset and empty are the same.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Env;
+
+impl Vars for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<const N: usize> Vars for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()).filter(|v| !v.is_empty())
+    }
+}
+
+/// A required variable of the process environment.
+pub fn var(name: &'static str) -> Result<String, ConfigError> {
+    Env.get(name).ok_or(ConfigError::Missing(name))
+}
+
+/// An optional variable that must parse as `T` when it is set; `expected` says what it must be.
+pub fn parse<T: FromStr>(
+    vars: &impl Vars,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    vars.get(name)
+        .map(|value| value.trim().parse().map_err(|_| ConfigError::Invalid { name, value, expected }))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unset_or_empty_optional_variable_is_none_and_a_bad_one_names_itself() {
+        assert_eq!(parse::<i64>(&[("N", "")], "N", "a number"), Ok(None));
+        assert_eq!(parse::<i64>(&[], "N", "a number"), Ok(None));
+        assert_eq!(parse::<i64>(&[("N", " 42 ")], "N", "a number"), Ok(Some(42)));
+        let err = parse::<i64>(&[("N", "10k")], "N", "a number").unwrap_err();
+        assert_eq!(err.to_string(), r#"the environment variable N is "10k", which is not a number"#);
+    }
 }

@@ -74,6 +74,47 @@ impl Error {
     pub fn internal(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Internal { context, source: source.into() }
     }
+
+    /// The 404 of an order that does not exist, or is another customer's.
+    pub fn order_not_found() -> Self {
+        Self::NotFound("Order not found".into())
+    }
+
+    /// The 404 of a payment that does not exist, or is another customer's.
+    pub fn payment_not_found() -> Self {
+        Self::NotFound("Payment not found".into())
+    }
+}
+
+/// `.context("writing a new order")` on the result of an infrastructure call (the SDK, serde, I/O):
+/// its error becomes [`Error::Internal`], naming what we were doing, with the source kept.
+/// Not for results that already carry a domain [`Error`], which would lose their status.
+pub trait ResultExt<T> {
+    fn context(self, context: &'static str) -> Result<T>;
+}
+
+impl<T, E> ResultExt<T> for std::result::Result<T, E>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn context(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| Error::internal(context, source))
+    }
+}
+
+/// What the Lambda runtime reports for a failed invocation of an event function: the error's
+/// code as `errorType` (`INTERNAL`, `VALIDATION_FAILED`, ...) and its message with every source.
+impl From<Error> for lambda_http::lambda_runtime::Diagnostic {
+    fn from(err: Error) -> Self {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self { error_type: err.code().to_owned(), error_message: message }
+    }
 }
 
 /// Collects every problem of an input before failing, so a client sees them all at once.

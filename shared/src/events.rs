@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{Currency, CustomerId, OrderId, PaymentId, RefundId, Timestamp};
-use crate::error::{Error, Result};
+use crate::error::{Result, ResultExt};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -98,14 +98,14 @@ impl EventPublisher {
 
     #[tracing::instrument(skip_all, fields(event_id = %event.event_id, kind = ?event.kind))]
     pub async fn publish(&self, event: &Event) -> Result<()> {
-        let body = serde_json::to_string(event).map_err(|e| Error::internal("encoding an event", e))?;
+        let body = serde_json::to_string(event).context("encoding an event")?;
         self.sqs
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
             .send()
             .await
-            .map_err(|e| Error::internal("sending an event to the queue", e))?;
+            .context("sending an event to the queue")?;
         Ok(())
     }
 }

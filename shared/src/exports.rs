@@ -8,7 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncWriteExt;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 
 /// Where exports are written. The S3 implementation is [`S3Exports`]; the trait is the seam for
 /// another store, and for tests that inject a failure halfway through an upload.
@@ -58,7 +58,7 @@ impl ExportSink for S3Exports {
             .body(ByteStream::from(bytes))
             .send()
             .await
-            .map_err(|e| Error::internal("writing an export", e))?;
+            .context("writing an export")?;
         Ok(())
     }
 
@@ -72,7 +72,7 @@ impl ExportSink for S3Exports {
             .content_type(content_type)
             .send()
             .await
-            .map_err(|e| Error::internal("starting an export upload", e))?;
+            .context("starting an export upload")?;
         output.upload_id.ok_or_else(|| Error::internal("starting an export upload", "S3 returned no upload id"))
     }
 
@@ -83,7 +83,7 @@ impl ExportSink for S3Exports {
             .buffer_size(READ_BUFFER_BYTES)
             .build()
             .await
-            .map_err(|e| Error::internal("reading an export part", e))?;
+            .context("reading an export part")?;
         let output = self
             .s3
             .upload_part()
@@ -94,7 +94,7 @@ impl ExportSink for S3Exports {
             .body(body)
             .send()
             .await
-            .map_err(|e| Error::internal("uploading an export part", e))?;
+            .context("uploading an export part")?;
         Ok(output.e_tag.unwrap_or_default())
     }
 
@@ -113,7 +113,7 @@ impl ExportSink for S3Exports {
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
             .send()
             .await
-            .map_err(|e| Error::internal("completing an export upload", e))?;
+            .context("completing an export upload")?;
         Ok(())
     }
 
@@ -126,7 +126,7 @@ impl ExportSink for S3Exports {
             .upload_id(upload)
             .send()
             .await
-            .map_err(|e| Error::internal("aborting an export upload", e))?;
+            .context("aborting an export upload")?;
         Ok(())
     }
 }

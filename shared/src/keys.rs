@@ -35,7 +35,8 @@ pub const OUTBOX_SHARDS: u32 = 4;
 
 /// The sort key of every entity's main item.
 const METADATA: &str = "METADATA";
-/// Prefix of the customer-listing sort key, so other item types can share the customer partition.
+/// Prefix of an order's partition and of its place in its customer's listing (so other item
+/// types can share the customer partition).
 pub const ORDER_PREFIX: &str = "ORDER#";
 
 /// A primary key.
@@ -47,7 +48,12 @@ pub struct Key {
 
 /// The order item: `ORDER#<id>` / `METADATA`.
 pub fn order(id: &OrderId) -> Key {
-    Key { pk: format!("ORDER#{id}"), sk: METADATA.into() }
+    Key { pk: format!("{ORDER_PREFIX}{id}"), sk: METADATA.into() }
+}
+
+/// The order an order item's `pk` names, if it names one.
+pub fn order_id_of(pk: &str) -> Option<OrderId> {
+    OrderId::parse(PK, pk.strip_prefix(ORDER_PREFIX)?).ok()
 }
 
 /// The partition of `gsi1` holding a customer's orders.
@@ -77,6 +83,9 @@ pub fn order_index_keys(order: &Order) -> [(&'static str, String); 4] {
     ]
 }
 
+/// Prefix of a payment's partition, which holds its refunds too.
+pub const PAYMENT_PREFIX: &str = "PAYMENT#";
+
 /// The payment item: `PAYMENT#<id>` / `METADATA`; its refunds share the partition.
 pub fn payment(id: &PaymentId) -> Key {
     Key { pk: payment_partition(id), sk: METADATA.into() }
@@ -84,7 +93,7 @@ pub fn payment(id: &PaymentId) -> Key {
 
 /// The partition holding a payment and its refunds.
 pub fn payment_partition(id: &PaymentId) -> String {
-    format!("PAYMENT#{id}")
+    format!("{PAYMENT_PREFIX}{id}")
 }
 
 /// Sort key prefix of refund items in a payment's partition.
@@ -101,8 +110,8 @@ pub fn refund(refund: &Refund) -> Key {
 /// A payment's place among its order's payments in `gsi1`.
 pub fn payment_index_keys(payment: &Payment) -> [(&'static str, String); 2] {
     [
-        (GSI1.pk, format!("ORDER#{}", payment.order_id)),
-        (GSI1.sk, format!("PAYMENT#{}#{}", payment.created_at, payment.payment_id)),
+        (GSI1.pk, format!("{ORDER_PREFIX}{}", payment.order_id)),
+        (GSI1.sk, format!("{PAYMENT_PREFIX}{}#{}", payment.created_at, payment.payment_id)),
     ]
 }
 
@@ -153,6 +162,8 @@ mod tests {
             Order::new(CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::from_millis(1_795_681_865_123));
         let id = order.order_id;
         assert_eq!(super::order(&id), Key { pk: format!("ORDER#{id}"), sk: "METADATA".into() });
+        assert_eq!(order_id_of(&super::order(&id).pk), Some(id));
+        assert_eq!(order_id_of(&format!("PAYMENT#{id}")), None);
         let keys = order_index_keys(&order);
         assert_eq!(keys[0], ("gsi1pk", "CUSTOMER#alice".into()));
         assert_eq!(keys[1], ("gsi1sk", format!("ORDER#2026-11-26T08:31:05.123Z#{id}")));

@@ -16,12 +16,13 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod exports;
-pub mod gateway;
 pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod outbox;
+pub mod payment_provider;
+pub mod payments;
 pub mod store;
 pub mod telemetry;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, ResultExt};

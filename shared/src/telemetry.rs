@@ -1,4 +1,4 @@
-//! Logs, traces and the Lambda entry point shared by every HTTP function.
+//! Logs and traces shared by every function.
 //!
 //! In Lambda, logs are JSON (`AWS_LAMBDA_LOG_FORMAT=JSON`): each line carries the runtime's span
 //! with the Lambda `requestId` and X-Ray trace id, and ours with the `correlation_id` (the API
@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response, service_fn};
+use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 static COLD: AtomicBool = AtomicBool::new(true);
@@ -41,18 +41,4 @@ pub async fn traced(req: &Request, work: impl Future<Output = Response<Body>>) -
     let response = work.instrument(span.clone()).await;
     span.in_scope(|| tracing::info!(status = response.status().as_u16(), "request handled"));
     response
-}
-
-/// Serves an HTTP handler on the Lambda runtime. Handlers always answer: errors are already
-/// responses in the contract's shape.
-pub async fn run_http<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
-where
-    F: Fn(Request) -> Fut,
-    Fut: Future<Output = Response<Body>> + Send,
-{
-    lambda_http::run(service_fn(|req| {
-        let response = handler(req);
-        async move { Ok::<_, lambda_http::Error>(response.await) }
-    }))
-    .await
 }

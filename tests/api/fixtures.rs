@@ -19,8 +19,9 @@ async fn every_fixture_reaches_its_handler_as_the_customer_it_names() {
     let test = spawn_app().await;
     let app = &test.app;
 
-    let (status, created) =
-        status_and_body(orders_create::handle(&app.store, &app.events, &app.keys, fixture("orders-create.json")).await);
+    let (status, created) = status_and_body(
+        orders_create::handle(&app.store, &app.events, &app.idempotency, fixture("orders-create.json")).await,
+    );
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["customerId"], "alice");
     assert_eq!(created["total"], 2599);

@@ -2,10 +2,13 @@
 //! `template.yaml`, with every function's handler behind the same routing as API Gateway.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use infra::gateway::GatewayRequest;
-use infra::{App, Resources, Template};
+use local::api_gateway::GatewayRequest;
+use local::{App, Resources, Settings, Template};
+use platform::keys;
 use serde_json::Value;
 
 pub struct TestApp {
@@ -16,6 +19,7 @@ pub struct TestApp {
 
 /// Stands up an isolated copy of the platform's resources and the production clients over them.
 pub async fn spawn_app() -> TestApp {
+    capture_logs();
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts the emulator"
@@ -23,9 +27,43 @@ pub async fn spawn_app() -> TestApp {
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
     let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let resources = infra::provision(&sdk, &template, &prefix).await.expect("provisioning on the emulator");
-    let app = App::new(&sdk, template, resources.names(), "test-cursor-secret");
+    let resources = local::provision(&sdk, &template, &prefix).await.expect("provisioning on the emulator");
+    let settings = Settings { cursor_secret: "test-cursor-secret".into(), rules: Default::default() };
+    let app = App::new(&sdk, template, resources.names(), settings);
     TestApp { app, resources, sdk }
+}
+
+/// Every log line this test process wrote so far, in the JSON format Lambda uses.
+pub fn logs() -> Vec<Value> {
+    let text = String::from_utf8(capture_logs().lock().unwrap().clone()).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect()
+}
+
+/// Installs the process-wide subscriber once: it keeps every line for [`logs`], and shows them on
+/// stderr too when `TEST_LOG` is set (silent otherwise). Process-wide, because tracing caches per
+/// call site whether anyone listens, which races with a subscriber scoped to one test's thread.
+fn capture_logs() -> &'static Mutex<Vec<u8>> {
+    #[derive(Clone, Copy)]
+    struct Writer;
+    impl Write for Writer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            capture_logs().lock().unwrap().extend_from_slice(bytes);
+            if std::env::var_os("TEST_LOG").is_some() {
+                std::io::stderr().write_all(bytes)?;
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static BYTES: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let subscriber =
+            tracing_subscriber::fmt().json().with_target(false).without_time().with_writer(|| Writer).finish();
+        tracing::subscriber::set_global_default(subscriber).expect("only the helpers install a subscriber");
+        Mutex::default()
+    })
 }
 
 /// A request on its way in, as a client would send it.
@@ -94,9 +132,9 @@ impl TestApp {
     pub async fn process_queue(&self) -> Vec<aws_lambda_events::sqs::SqsBatchResponse> {
         let sqs = platform::aws::sqs(&self.sdk);
         let mut responses = vec![];
-        let receive = infra::queue::Receive::default();
+        let receive = local::queue::Receive::default();
         while let Some(response) =
-            infra::queue::poll_once(&sqs, &self.resources.queue_url, &self.app.processor, receive).await.unwrap()
+            local::queue::poll_once(&sqs, &self.resources.queue_url, &self.app.processor, receive).await.unwrap()
         {
             responses.push(response);
         }
@@ -142,8 +180,8 @@ impl TestApp {
         platform::aws::dynamodb(&self.sdk)
             .get_item()
             .table_name(&self.resources.table)
-            .key("pk", AttributeValue::S(format!("ORDER#{order_id}")))
-            .key("sk", AttributeValue::S("METADATA".into()))
+            .key(keys::PK, AttributeValue::S(order_key(order_id).pk))
+            .key(keys::SK, AttributeValue::S(order_key(order_id).sk))
             .send()
             .await
             .unwrap()
@@ -156,8 +194,8 @@ impl TestApp {
         platform::aws::dynamodb(&self.sdk)
             .update_item()
             .table_name(&self.resources.table)
-            .key("pk", AttributeValue::S(format!("ORDER#{order_id}")))
-            .key("sk", AttributeValue::S("METADATA".into()))
+            .key(keys::PK, AttributeValue::S(order_key(order_id).pk))
+            .key(keys::SK, AttributeValue::S(order_key(order_id).sk))
             .update_expression("SET #a = :v")
             .expression_attribute_names("#a", attribute)
             .expression_attribute_values(":v", value)
@@ -223,6 +261,11 @@ impl Reply {
         assert!(self.body["details"].is_array(), "no details in {self:?}");
         self.body["code"].as_str().expect("an error code")
     }
+}
+
+/// The key of the order item with this id.
+fn order_key(order_id: &str) -> keys::Key {
+    keys::order(&platform::domain::OrderId::parse("orderId", order_id).expect("an order id"))
 }
 
 /// A valid order body: two lines, 2 x 1250 + 1 x 99 = 2599 cents.

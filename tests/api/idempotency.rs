@@ -1,4 +1,5 @@
 use futures::future::join_all;
+use platform::keys;
 use serde_json::json;
 
 use crate::helpers::{order_body, spawn_app};
@@ -18,7 +19,7 @@ async fn ten_parallel_payments_with_one_key_capture_once_and_reply_identically()
     let after = app.request("POST", "/payments").header("Idempotency-Key", "pay-once-1").json(&body).send().await;
 
     // Assert
-    assert_eq!(app.items_with_prefix("PAYMENT#").await, 1);
+    assert_eq!(app.items_with_prefix(keys::PAYMENT_PREFIX).await, 1);
     let completed: Vec<_> = replies.iter().filter(|r| r.status == 201).collect();
     assert!(!completed.is_empty());
     assert!(replies.iter().all(|r| r.status == 201 || r.status == 409), "{replies:?}");
@@ -40,7 +41,7 @@ async fn a_replayed_create_returns_the_first_response_without_a_second_order() {
     assert_eq!((first.status, again.status), (201, 201));
     assert_eq!(again.body, first.body);
     assert_eq!(again.headers["location"], first.headers["location"]);
-    assert_eq!(app.items_with_prefix("ORDER#").await, 1);
+    assert_eq!(app.items_with_prefix(keys::ORDER_PREFIX).await, 1);
     assert_eq!(app.queued_events().await.len(), 1);
 }
 
@@ -77,7 +78,7 @@ async fn a_key_reused_with_a_different_body_is_refused() {
 
     assert_eq!(reply.status, 422);
     assert_eq!(reply.error_code(), "IDEMPOTENCY_KEY_REUSED");
-    assert_eq!(app.items_with_prefix("ORDER#").await, 1);
+    assert_eq!(app.items_with_prefix(keys::ORDER_PREFIX).await, 1);
 }
 
 #[tokio::test]
@@ -112,5 +113,5 @@ async fn errors_are_replayed_too_and_malformed_keys_rejected() {
     assert_eq!(again.body, first.body);
     assert_eq!((too_long.status, control.status), (400, 400));
     assert_eq!(too_long.body["details"][0]["field"], "Idempotency-Key");
-    assert_eq!(app.items_with_prefix("ORDER#").await, 0);
+    assert_eq!(app.items_with_prefix(keys::ORDER_PREFIX).await, 0);
 }

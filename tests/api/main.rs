@@ -1,7 +1,7 @@
 mod helpers;
 
 mod fixtures;
-mod fuzz;
+mod iam;
 mod idempotency;
 mod malformed_input;
 mod openapi;
@@ -15,6 +15,7 @@ mod outbox;
 mod payments_create;
 mod payments_get;
 mod payments_refund;
+mod property_tests;
 mod report;
 mod telemetry;
 mod template;

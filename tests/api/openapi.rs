@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use infra::Template;
+use local::Template;
 use serde_yaml::Value;
 
 fn document() -> Value {

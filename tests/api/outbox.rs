@@ -14,7 +14,7 @@ async fn an_order_created_while_the_queue_is_down_is_confirmed_once_the_relay_ru
     let request = app.request("POST", "/orders").json(&order_body());
 
     // Act 1: create while the queue is down.
-    let response = orders_create::handle(&app.app.store, &down, &app.app.keys, request.into_lambda()).await;
+    let response = orders_create::handle(&app.app.store, &down, &app.app.idempotency, request.into_lambda()).await;
 
     // Assert 1: the order exists, its event is kept, nothing reached the queue.
     assert_eq!(response.status(), 201);
@@ -40,7 +40,7 @@ async fn the_relay_leaves_fresh_outboxes_to_their_writers() {
     let app = spawn_app().await;
     let down = EventPublisher::new(platform::aws::sqs(&app.sdk), format!("{}-down", app.resources.queue_url));
     let request = app.request("POST", "/orders").json(&order_body());
-    orders_create::handle(&app.app.store, &down, &app.app.keys, request.into_lambda()).await;
+    orders_create::handle(&app.app.store, &down, &app.app.idempotency, request.into_lambda()).await;
 
     let relayed = outbox_relay::handle(&app.app.store, &app.app.events, Timestamp::now()).await.unwrap();
 

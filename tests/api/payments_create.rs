@@ -1,4 +1,5 @@
 use futures::future::join_all;
+use platform::keys;
 use serde_json::json;
 
 use crate::helpers::spawn_app;
@@ -24,7 +25,7 @@ async fn paying_the_whole_total_captures_the_payment_and_marks_the_order_paid() 
     assert_eq!(payment["status"], "CAPTURED");
     assert_eq!((payment["refunded"].clone(), payment["refunds"].clone()), (json!(0), json!([])));
     assert!(payment["createdAt"].is_string());
-    assert!(payment.get("gatewayReference").is_none());
+    assert!(payment.get("providerReference").is_none());
 
     let order = app.request("GET", &format!("/orders/{id}")).send().await.body;
     assert_eq!(
@@ -65,7 +66,7 @@ async fn twenty_concurrent_payments_that_each_cover_the_total_capture_exactly_on
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
-    assert_eq!(app.items_with_prefix("PAYMENT#").await, 1);
+    assert_eq!(app.items_with_prefix(keys::PAYMENT_PREFIX).await, 1);
     let order = app.request("GET", &format!("/orders/{id}")).send().await.body;
     assert_eq!(order["paid"], 2599);
 }
@@ -105,7 +106,7 @@ async fn payments_that_cannot_be_taken_get_their_documented_error_and_write_noth
         assert_eq!(reply.status, status, "{name}: {reply:?}");
         assert_eq!(reply.error_code(), code, "{name}");
     }
-    assert_eq!(app.items_with_prefix("PAYMENT#").await, 0);
+    assert_eq!(app.items_with_prefix(keys::PAYMENT_PREFIX).await, 0);
     let order = app.request("GET", &format!("/orders/{order}")).send().await.body;
     assert_eq!((order["paid"].clone(), order["version"].clone()), (json!(0), json!(1)));
 }
@@ -119,5 +120,5 @@ async fn a_cancelled_order_cannot_be_paid() {
     let reply = app.pay("alice", &id, 100).await;
 
     assert_eq!(reply.status, 409);
-    assert_eq!(app.items_with_prefix("PAYMENT#").await, 0);
+    assert_eq!(app.items_with_prefix(keys::PAYMENT_PREFIX).await, 0);
 }

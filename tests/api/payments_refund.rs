@@ -1,5 +1,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
+use platform::keys;
 use serde_json::json;
 
 use crate::helpers::{TestApp, spawn_app};
@@ -106,7 +107,7 @@ async fn refunds_that_cannot_be_made_get_their_documented_error_and_write_nothin
     }
     let bobs_view = app.request("POST", &refund(&payment)).customer("bob").json(&json!({})).send().await;
     assert_eq!(bobs_view.status, 404);
-    let refund_items = app.items_with_prefix("PAYMENT#").await;
+    let refund_items = app.items_with_prefix(keys::PAYMENT_PREFIX).await;
     assert_eq!(refund_items, 3, "only the three payments are stored, no refund");
 }
 

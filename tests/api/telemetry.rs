@@ -1,39 +1,10 @@
 //! What operators read: JSON log lines with correlation ids and no secrets, and EMF metrics.
 
-use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
-use crate::helpers::{order_body, spawn_app};
-
-/// Every log line this test process writes, in the JSON format Lambda uses. The subscriber is
-/// process-wide: tracing caches per call site whether anyone listens, which races with a
-/// subscriber scoped to one thread while other tests run.
-fn logs() -> Vec<Value> {
-    #[derive(Clone, Copy)]
-    struct Buffer;
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            captured().lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    fn captured() -> &'static Mutex<Vec<u8>> {
-        static BYTES: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
-        BYTES.get_or_init(|| {
-            let subscriber =
-                tracing_subscriber::fmt().json().with_target(false).without_time().with_writer(|| Buffer).finish();
-            tracing::subscriber::set_global_default(subscriber).expect("only this module installs a subscriber");
-            Mutex::default()
-        })
-    }
-    let text = String::from_utf8(captured().lock().unwrap().clone()).unwrap();
-    text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect()
-}
+use crate::helpers::{logs, order_body, spawn_app};
 
 /// Every EMF document emitted by this test process, as they are printed.
 fn metrics() -> &'static Mutex<Vec<Value>> {
@@ -46,7 +17,6 @@ fn metrics() -> &'static Mutex<Vec<Value>> {
 
 #[tokio::test]
 async fn a_request_logs_one_access_line_with_its_correlation_id_and_customer_and_no_token() {
-    logs();
     let app = spawn_app().await;
     let secret = "Bearer eyJ-very-secret-token";
     let customer = format!("telemetry-{}", uuid::Uuid::new_v4().simple());

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use infra::Template;
+use local::Template;
 use platform::keys;
 
 /// Every route of the contract, and the binary that serves it.
@@ -42,7 +42,7 @@ fn every_function_crate_is_deployed_by_the_template_and_vice_versa() {
 #[test]
 fn the_tables_keys_and_indexes_are_the_key_schema_modules() {
     let table = Template::bundled().table;
-    let key = |elements: &[infra::template::KeyElement]| -> Vec<(String, String)> {
+    let key = |elements: &[local::template::KeyElement]| -> Vec<(String, String)> {
         elements.iter().map(|k| (k.attribute_name.clone(), k.key_type.clone())).collect()
     };
     let pair = |pk: &str, sk: &str| vec![(pk.to_owned(), "HASH".to_owned()), (sk.to_owned(), "RANGE".to_owned())];

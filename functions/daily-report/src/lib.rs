@@ -15,7 +15,7 @@ use platform::exports::{ExportSink, MultipartWriter};
 use platform::keys::DAY_SHARDS;
 use platform::metrics::Metric;
 use platform::store::OrderStore;
-use platform::{Error, Result};
+use platform::{Result, ResultExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -82,7 +82,7 @@ impl<'a> Row<'a> {
             total: order.total,
             paid: order.paid,
             refunded: order.refunded,
-            items: serde_json::to_string(&order.items).map_err(|e| Error::internal("encoding items", e))?,
+            items: serde_json::to_string(&order.items).context("encoding items")?,
             rejection_reason: order.rejection_reason.as_deref().unwrap_or_default(),
             created_at: order.created_at.to_string(),
             updated_at: order.updated_at.to_string(),
@@ -116,7 +116,7 @@ pub async fn run<S: ExportSink>(report: &Report<S>, day: &str) -> Result<Summary
             return Err(err);
         }
     };
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::internal("encoding the summary", e))?;
+    let json = serde_json::to_vec_pretty(&summary).context("encoding the summary")?;
     report.sink.put_object(&format!("{prefix}/summary.json"), json, "application/json").await?;
     tracing::info!(day, orders = summary.orders.count, "daily report written");
     let rows = Metric::count("ReportRows", summary.orders.count as i64);
@@ -134,7 +134,7 @@ async fn stream_orders<S: ExportSink>(
         .map(|shard| read_shard(report.store.clone(), day.to_owned(), shard, report.page_size))
         .collect();
     let mut header = csv_writer();
-    header.write_record(CSV_HEADER).map_err(|e| Error::internal("writing the CSV header", e))?;
+    header.write_record(CSV_HEADER).context("writing the CSV header")?;
     upload.write(&csv_bytes(header)?).await?;
     let mut summary = Summary::new(day);
     for mut pages in shards {
@@ -142,7 +142,7 @@ async fn stream_orders<S: ExportSink>(
             let mut rows = csv_writer();
             for order in page? {
                 summary.add(&order);
-                rows.serialize(Row::of(&order)?).map_err(|e| Error::internal("writing a CSV row", e))?;
+                rows.serialize(Row::of(&order)?).context("writing a CSV row")?;
             }
             upload.write(&csv_bytes(rows)?).await?;
         }
@@ -156,7 +156,7 @@ fn csv_writer() -> csv::Writer<Vec<u8>> {
 }
 
 fn csv_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
-    writer.into_inner().map_err(|e| Error::internal("writing CSV", e.into_error()))
+    writer.into_inner().map_err(|e| e.into_error()).context("writing CSV")
 }
 
 /// Pages of one shard, read ahead by a task of its own. The task waits for room in the channel

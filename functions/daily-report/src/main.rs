@@ -9,7 +9,7 @@ use platform::domain::Timestamp;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let report = daily_report::Report {
         store: platform::aws::order_store(&sdk)?,
@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     };
     let report = &report;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        Ok::<_, Error>(daily_report::handle(report, &event.payload, Timestamp::now()).await?)
+        daily_report::handle(report, &event.payload, Timestamp::now()).await
     }))
     .await
 }

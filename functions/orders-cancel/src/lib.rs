@@ -12,7 +12,7 @@ pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -
 
 async fn cancel(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
-    let id = http::path_id(req)?;
+    let id = http::path_order_id(req)?;
     let written = store.cancel(&caller, &id, Timestamp::now()).await?;
     outbox::deliver(store, events, written.owner(), &written.outbox).await;
     Ok(http::json(StatusCode::OK, &written.order))

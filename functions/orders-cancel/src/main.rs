@@ -6,5 +6,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
     let events = platform::aws::event_publisher(&sdk)?;
-    platform::telemetry::run_http(|req| orders_cancel::handle(&store, &events, req)).await
+    platform::http::run(|req| orders_cancel::handle(&store, &events, req)).await
 }

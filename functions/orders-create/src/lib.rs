@@ -19,10 +19,10 @@ struct CreateOrder {
 pub async fn handle(
     store: &OrderStore,
     events: &EventPublisher,
-    keys: &IdempotencyStore,
+    idempotency: &IdempotencyStore,
     req: Request,
 ) -> Response<Body> {
-    platform::telemetry::traced(&req, http::idempotent(keys, &req, || create(store, events, &req))).await
+    platform::telemetry::traced(&req, http::idempotent(idempotency, &req, || create(store, events, &req))).await
 }
 
 async fn create(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {

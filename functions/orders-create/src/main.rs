@@ -6,6 +6,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
     let events = platform::aws::event_publisher(&sdk)?;
-    let keys = platform::aws::idempotency_store(&sdk)?;
-    platform::telemetry::run_http(|req| orders_create::handle(&store, &events, &keys, req)).await
+    let idempotency = platform::aws::idempotency_store(&sdk)?;
+    platform::http::run(|req| orders_create::handle(&store, &events, &idempotency, req)).await
 }

@@ -10,10 +10,10 @@ pub async fn handle(store: &OrderStore, req: Request) -> Response<Body> {
 
 async fn get(store: &OrderStore, req: &Request) -> platform::Result<Response<Body>> {
     let caller = http::caller(req)?;
-    let id = http::path_id(req)?;
+    let id = http::path_order_id(req)?;
     match store.get(&id).await? {
         // Another customer's order looks exactly like a missing one.
         Some(order) if caller.can_access(&order.customer_id) => Ok(http::json(StatusCode::OK, &order)),
-        _ => Err(Error::NotFound("Order not found".into())),
+        _ => Err(Error::order_not_found()),
     }
 }

@@ -5,5 +5,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
-    platform::telemetry::run_http(|req| orders_get::handle(&store, req)).await
+    platform::http::run(|req| orders_get::handle(&store, req)).await
 }

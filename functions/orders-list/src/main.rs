@@ -6,5 +6,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
     let cursors = platform::aws::cursor_signer()?;
-    platform::telemetry::run_http(|req| orders_list::handle(&store, &cursors, req)).await
+    platform::http::run(|req| orders_list::handle(&store, &cursors, req)).await
 }

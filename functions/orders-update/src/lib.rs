@@ -20,7 +20,7 @@ pub async fn handle(store: &OrderStore, events: &EventPublisher, req: Request) -
 
 async fn update(store: &OrderStore, events: &EventPublisher, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
-    let id = http::path_id(req)?;
+    let id = http::path_order_id(req)?;
     let if_match = http::if_match(req)?;
     let body: UpdateOrder = http::json_body(req)?;
     let lines = Lines::parse(&body.currency, &body.items)?;

@@ -5,13 +5,13 @@ use platform::domain::Timestamp;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
     let events = platform::aws::event_publisher(&sdk)?;
     // The schedule's event carries nothing the relay needs.
-    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {
-        Ok::<_, Error>(outbox_relay::handle(&store, &events, Timestamp::now()).await?)
+    lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
+        outbox_relay::handle(&store, &events, Timestamp::now())
     }))
     .await
 }

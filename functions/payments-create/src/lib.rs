@@ -1,11 +1,11 @@
 //! `POST /payments`: captures a card payment and records it with its order in one transaction.
 
-use platform::aws::Payments;
 use platform::domain::{Currency, OrderId, Payment, PaymentId, PaymentStatus, Timestamp, parse_amount};
 use platform::error::Problems;
-use platform::gateway::PaymentGateway;
 use platform::http::{self, Body, Request, Response};
 use platform::metrics::{self, Metric};
+use platform::payment_provider::PaymentProvider;
+use platform::payments::PaymentDeps;
 use platform::{Error, Result, outbox};
 use serde::Deserialize;
 
@@ -18,11 +18,11 @@ struct CreatePayment {
     source: String,
 }
 
-pub async fn handle<G: PaymentGateway>(deps: &Payments<G>, req: Request) -> Response<Body> {
-    platform::telemetry::traced(&req, http::idempotent(&deps.keys, &req, || create(deps, &req))).await
+pub async fn handle<P: PaymentProvider>(deps: &PaymentDeps<P>, req: Request) -> Response<Body> {
+    platform::telemetry::traced(&req, http::idempotent(&deps.idempotency, &req, || create(deps, &req))).await
 }
 
-async fn create<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<Response<Body>> {
+async fn create<P: PaymentProvider>(deps: &PaymentDeps<P>, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
     let body: CreatePayment = http::json_body(req)?;
     let mut problems = Problems::default();
@@ -42,12 +42,12 @@ async fn create<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<
         .get(&order_id)
         .await?
         .filter(|o| caller.can_access(&o.customer_id))
-        .ok_or_else(|| Error::NotFound("Order not found".into()))?;
+        .ok_or_else(Error::order_not_found)?;
     if let Some(refusal) = order.payment_refusal(amount, currency) {
         return Err(refusal);
     }
 
-    let reference = deps.gateway.capture(&body.source, amount, currency).await?;
+    let reference = deps.provider.capture(&body.source, amount, currency).await?;
     let payment = Payment {
         payment_id: PaymentId::new(),
         order_id,
@@ -62,7 +62,7 @@ async fn create<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<
     let entry = match deps.payments.capture(&caller, &order, &payment, &reference).await {
         Ok(entry) => entry,
         Err(err) => {
-            if let Err(void) = deps.gateway.void(&reference).await {
+            if let Err(void) = deps.provider.void(&reference).await {
                 tracing::error!(reference, error = ?void, "a capture that was not recorded could not be voided");
             }
             return Err(err);

@@ -1,11 +1,11 @@
 //! Lambda entry point; the handler lives in the library.
 
-use platform::gateway::SandboxGateway;
+use platform::payment_provider::SandboxProvider;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
-    let deps = platform::aws::Payments::from_env(&sdk, SandboxGateway)?;
-    platform::telemetry::run_http(|req| payments_create::handle(&deps, req)).await
+    let deps = platform::payments::PaymentDeps::from_env(&sdk, SandboxProvider)?;
+    platform::http::run(|req| payments_create::handle(&deps, req)).await
 }

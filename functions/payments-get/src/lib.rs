@@ -16,6 +16,6 @@ async fn get(payments: &PaymentStore, req: &Request) -> Result<Response<Body>> {
         Some(stored) if caller.can_access(&stored.payment.customer_id) => {
             Ok(http::json(StatusCode::OK, &stored.payment))
         }
-        _ => Err(Error::NotFound("Payment not found".into())),
+        _ => Err(Error::payment_not_found()),
     }
 }

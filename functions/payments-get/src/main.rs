@@ -5,5 +5,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let payments = platform::aws::payment_store(&sdk)?;
-    platform::telemetry::run_http(|req| payments_get::handle(&payments, req)).await
+    platform::http::run(|req| payments_get::handle(&payments, req)).await
 }

@@ -1,10 +1,10 @@
 //! `POST /payments/{id}/refund`: refunds part or all of what is left of a payment.
 
-use platform::aws::Payments;
 use platform::domain::{PaymentId, Refund, RefundId, Timestamp, parse_amount, parse_reason};
-use platform::gateway::PaymentGateway;
 use platform::http::{self, Body, Request, Response};
 use platform::metrics::{self, Metric};
+use platform::payment_provider::PaymentProvider;
+use platform::payments::PaymentDeps;
 use platform::{Error, Result, outbox};
 use serde::Deserialize;
 
@@ -15,11 +15,11 @@ struct CreateRefund {
     reason: Option<String>,
 }
 
-pub async fn handle<G: PaymentGateway>(deps: &Payments<G>, req: Request) -> Response<Body> {
-    platform::telemetry::traced(&req, http::idempotent(&deps.keys, &req, || refund(deps, &req))).await
+pub async fn handle<P: PaymentProvider>(deps: &PaymentDeps<P>, req: Request) -> Response<Body> {
+    platform::telemetry::traced(&req, http::idempotent(&deps.idempotency, &req, || refund(deps, &req))).await
 }
 
-async fn refund<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<Response<Body>> {
+async fn refund<P: PaymentProvider>(deps: &PaymentDeps<P>, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
     let id = PaymentId::parse("id", http::path_param(req, "id"))?;
     let body: CreateRefund =
@@ -32,7 +32,7 @@ async fn refund<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<
         .get(&id)
         .await?
         .filter(|p| caller.can_access(&p.payment.customer_id))
-        .ok_or_else(|| Error::NotFound("Payment not found".into()))?;
+        .ok_or_else(Error::payment_not_found)?;
     let payment = &stored.payment;
     let amount = requested.unwrap_or(payment.refundable());
     if payment.refundable() == 0 || amount > payment.refundable() {
@@ -42,7 +42,7 @@ async fn refund<G: PaymentGateway>(deps: &Payments<G>, req: &Request) -> Result<
 
     let entry = deps.payments.refund(payment, &refund).await?;
     // The refund is recorded; a processor failure now is for reconciliation, not for the client.
-    if let Err(err) = deps.gateway.refund(&stored.gateway_reference, amount).await {
+    if let Err(err) = deps.provider.refund(&stored.provider_reference, amount).await {
         tracing::error!(refund_id = %refund.refund_id, error = ?err, "recorded refund not sent to the processor");
     }
     metrics::emit(

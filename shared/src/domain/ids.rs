@@ -5,40 +5,51 @@ use uuid::Uuid;
 
 use crate::error::FieldProblem;
 
-/// A server-minted order id: a lowercase, hyphenated UUID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OrderId(Uuid);
+/// A server-minted id: a lowercase, hyphenated UUID, accepted only in that canonical form so
+/// that one entity has exactly one spelling.
+macro_rules! uuid_id {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
+                parse_uuid(s).map(Self).ok_or_else(|| FieldProblem::new(field, "must be a lowercase hyphenated UUID"))
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+    };
+}
+
+uuid_id!(OrderId, "A server-minted order id.");
+uuid_id!(PaymentId, "A server-minted payment id.");
+uuid_id!(RefundId, "A server-minted refund id.");
 
 impl OrderId {
-    pub fn new() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Accepts only the canonical form, so one order has exactly one spelling.
-    pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
-        parse_uuid(s).map(Self).ok_or_else(|| FieldProblem::new(field, "must be a lowercase hyphenated UUID"))
-    }
-
     /// A small, stable number derived from the id, for write-sharded index keys.
     pub fn shard(&self, shards: u32) -> u32 {
         (self.0.as_u128() % u128::from(shards)) as u32
     }
 }
 
-impl Default for OrderId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-pub(crate) fn parse_uuid(s: &str) -> Option<Uuid> {
+fn parse_uuid(s: &str) -> Option<Uuid> {
     let id = Uuid::try_parse(s).ok()?;
     (id.hyphenated().to_string() == s).then_some(id)
 }

@@ -1,10 +1,6 @@
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use super::ids::parse_uuid;
-use super::{Currency, CustomerId, OrderId, Timestamp};
+use super::{Currency, CustomerId, OrderId, PaymentId, RefundId, Timestamp};
 use crate::error::FieldProblem;
 
 /// The largest amount a payment or refund can carry: the largest possible order total
@@ -12,40 +8,6 @@ use crate::error::FieldProblem;
 pub const MAX_AMOUNT: i64 = 10_000_000_000_000;
 /// The longest refund reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
-
-macro_rules! uuid_id {
-    ($name:ident, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(Uuid);
-
-        impl $name {
-            pub fn new() -> Self {
-                Self(Uuid::new_v4())
-            }
-
-            pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
-                parse_uuid(s).map(Self).ok_or_else(|| FieldProblem::new(field, "must be a lowercase hyphenated UUID"))
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.hyphenated().fmt(f)
-            }
-        }
-    };
-}
-
-uuid_id!(PaymentId, "A server-minted payment id.");
-uuid_id!(RefundId, "A server-minted refund id.");
 
 /// An amount of money to move: 1 to [`MAX_AMOUNT`] minor units.
 pub fn parse_amount(field: &str, amount: i64) -> Result<i64, FieldProblem> {

@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 
 use super::{MAX_ITEMS, MAX_QUANTITY, MAX_UNIT_PRICE, Order};
+use crate::config::{self, ConfigError, Vars};
 
 /// The order processor's business rules: whether a new order is accepted, and if not, why.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,24 @@ impl OrderRules {
     pub fn new(denied_skus: &str, max_total: Option<i64>) -> Self {
         let denied_skus = denied_skus.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
         Self { denied_skus, max_total }
+    }
+
+    /// The rules the deployment configures: `DENIED_SKUS` and `MAX_ORDER_TOTAL` (both optional;
+    /// a total that is not a whole number of minor units refuses to start).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&config::Env)
+    }
+
+    pub fn from_vars(vars: &impl Vars) -> Result<Self, ConfigError> {
+        const EXPECTED: &str = "a whole number of minor units";
+        let max_total = match config::parse::<i64>(vars, config::MAX_ORDER_TOTAL, EXPECTED)? {
+            Some(max) if max < 0 => {
+                let value = max.to_string();
+                return Err(ConfigError::Invalid { name: config::MAX_ORDER_TOTAL, value, expected: EXPECTED });
+            }
+            max => max,
+        };
+        Ok(Self::new(&vars.get(config::DENIED_SKUS).unwrap_or_default(), max_total))
     }
 
     /// `Err(reason)` when the order must be rejected. The API validated the request already;
@@ -71,6 +90,17 @@ mod tests {
         assert_eq!(rules.check(&order(&[("A", 1, 0)])), Err("the order total is zero".into()));
         assert!(rules.check(&order(&[("A", 2, 5_001)])).unwrap_err().contains("exceeds 10000"));
         assert_eq!(rules.check(&order(&[("A", 2, 5_000)])), Ok(()));
+    }
+
+    #[test]
+    fn rules_come_from_the_environment_and_a_bad_limit_refuses_to_start() {
+        let rules = OrderRules::from_vars(&[("DENIED_SKUS", "A,B"), ("MAX_ORDER_TOTAL", "500")]).unwrap();
+        assert_eq!((rules.denied_skus.len(), rules.max_total), (2, Some(500)));
+        assert_eq!(OrderRules::from_vars(&[]).unwrap().max_total, None);
+        for bad in ["10k", "-1", "1.5", "ten"] {
+            let err = OrderRules::from_vars(&[("MAX_ORDER_TOTAL", bad)]).unwrap_err();
+            assert!(err.to_string().contains("MAX_ORDER_TOTAL"), "{err}");
+        }
     }
 
     #[test]

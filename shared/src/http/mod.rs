@@ -5,13 +5,15 @@ mod error;
 mod idempotent;
 mod request;
 mod response;
+mod run;
 
 #[cfg(test)]
-mod fuzz;
+mod property_tests;
 
 pub use error::error_response;
 pub use idempotent::idempotent;
-pub use request::{MAX_BODY_BYTES, caller, if_match, json_body, path_id, path_param, query};
+pub use request::{MAX_BODY_BYTES, caller, if_match, json_body, path_order_id, path_param, query};
 pub use response::{created, json, respond};
+pub use run::run;
 
 pub use lambda_http::{Body, Request, Response, http::StatusCode};

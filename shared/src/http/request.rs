@@ -22,7 +22,7 @@ pub fn caller(req: &Request) -> Result<Caller> {
 }
 
 /// The `{id}` path parameter as an order id; anything else is a 400, never a lookup.
-pub fn path_id(req: &Request) -> Result<OrderId> {
+pub fn path_order_id(req: &Request) -> Result<OrderId> {
     OrderId::parse("id", path_param(req, "id")).map_err(problem)
 }
 

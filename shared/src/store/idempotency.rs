@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Item, applied, expr::Expr, from_item, n, s, to_item};
 use crate::domain::{CustomerId, Timestamp};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::keys::{self, PK, SK, TTL_ATTRIBUTE};
 
 /// How long a key remembers its response.
@@ -132,7 +132,7 @@ impl IdempotencyStore {
             .set_expression_attribute_values(expr.values())
             .send()
             .await
-            .map_err(|e| Error::internal("storing an idempotent response", e))?;
+            .context("storing an idempotent response")?;
         Ok(())
     }
 

@@ -1,9 +1,11 @@
 //! The DynamoDB repository. Every invariant is a condition on the write that needs it; no
 //! method reads an item to decide whether to write it.
 
+mod day_index;
 mod expr;
 mod idempotency;
 mod orders;
+mod outbox;
 mod payments;
 
 pub use idempotency::{Claim, IdempotencyStore, StoredResponse};
@@ -18,7 +20,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
 
 use crate::domain::{Order, OrderId, Timestamp};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::events::OutboxEntry;
 use crate::keys;
 use expr::Expr;
@@ -26,15 +28,15 @@ use expr::Expr;
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
 pub(crate) fn to_item(value: &impl Serialize) -> Result<Item> {
-    dynamo::to_item(value).map_err(|e| Error::internal("encoding an item", e))
+    dynamo::to_item(value).context("encoding an item")
 }
 
 pub(crate) fn to_value(value: &impl Serialize) -> Result<AttributeValue> {
-    dynamo::to_attribute_value(value).map_err(|e| Error::internal("encoding an attribute", e))
+    dynamo::to_attribute_value(value).context("encoding an attribute")
 }
 
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
-    dynamo::from_item(item).map_err(|e| Error::internal("decoding an item", e))
+    dynamo::from_item(item).context("decoding an item")
 }
 
 /// Whether a conditional write was applied: `Ok(false)` when its condition refused it, which is

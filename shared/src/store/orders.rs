@@ -8,17 +8,17 @@ use aws_sdk_dynamodb::{
 };
 use serde::Deserialize;
 
-use super::{Item, applied, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item, to_value};
+use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item, to_value};
 use crate::domain::{Caller, Change, CustomerId, Lines, Order, OrderId, OrderStatus, Timestamp};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::events::{EventType, OutboxEntry};
-use crate::keys::{self, GSI1, GSI3};
+use crate::keys::{self, GSI1};
 
 /// Orders in the single table.
 #[derive(Debug, Clone)]
 pub struct OrderStore {
-    db: Client,
-    table: String,
+    pub(super) db: Client,
+    pub(super) table: String,
 }
 
 /// An order as a write left it, with the events still waiting in its outbox.
@@ -75,10 +75,6 @@ struct OutboxOnly {
     outbox: Vec<OutboxEntry>,
 }
 
-fn not_found() -> Error {
-    Error::NotFound("Order not found".into())
-}
-
 impl OrderStore {
     pub fn new(db: Client, table: impl Into<String>) -> Self {
         Self { db, table: table.into() }
@@ -109,7 +105,7 @@ impl OrderStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
-            .map_err(|e| Error::internal("writing a new order", e))?;
+            .context("writing a new order")?;
         Ok(Written { order: order.clone(), outbox: vec![entry] })
     }
 
@@ -144,7 +140,7 @@ impl OrderStore {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| Error::internal("listing orders", e))?;
+            .context("listing orders")?;
         let mut orders: Vec<Order> =
             output.items.unwrap_or_default().into_iter().map(decode_order).collect::<Result<_>>()?;
         let last = (orders.len() > page.limit).then(|| {
@@ -210,84 +206,8 @@ impl OrderStore {
         })
     }
 
-    /// One page of one shard of a UTC day's orders (`gsi2`), in creation order.
-    #[tracing::instrument(skip(self, after))]
-    pub async fn day_page(
-        &self,
-        day: &str,
-        shard: u32,
-        after: Option<Item>,
-        limit: Option<i32>,
-    ) -> Result<(Vec<Order>, Option<Item>)> {
-        let mut expr = Expr::default();
-        let condition = expr.eq(keys::GSI2.pk, s(keys::day_shard(day, shard)));
-        let output = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI2.name)
-            .key_condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .set_exclusive_start_key(after)
-            .set_limit(limit)
-            .send()
-            .await
-            .map_err(|e| Error::internal("reading a day of orders", e))?;
-        let orders = output.items.unwrap_or_default().into_iter().map(decode_order).collect::<Result<_>>()?;
-        Ok((orders, output.last_evaluated_key))
-    }
-
-    /// Orders whose outbox has held events since before `before`, from every shard of `gsi3`.
-    #[tracing::instrument(skip(self))]
-    pub async fn stranded_outboxes(&self, before: Timestamp) -> Result<Vec<OrderId>> {
-        let mut ids = vec![];
-        for shard in 0..keys::OUTBOX_SHARDS {
-            let mut start = None;
-            loop {
-                let mut expr = Expr::default();
-                let condition = format!(
-                    "{} AND {} < {}",
-                    expr.eq(GSI3.pk, s(keys::outbox_shard(shard))),
-                    expr.name(GSI3.sk),
-                    expr.value(s(before.to_string()))
-                );
-                let output = self
-                    .db
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(GSI3.name)
-                    .key_condition_expression(condition)
-                    .set_expression_attribute_names(expr.names())
-                    .set_expression_attribute_values(expr.values())
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| Error::internal("finding stranded outboxes", e))?;
-                for item in output.items.unwrap_or_default() {
-                    if let Some(id) =
-                        item.get(keys::PK).and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("ORDER#"))
-                    {
-                        ids.push(OrderId::parse("pk", id)?);
-                    }
-                }
-                start = output.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
-            }
-        }
-        Ok(ids)
-    }
-
-    /// An order with the events waiting in its outbox.
-    #[tracing::instrument(skip(self))]
-    pub async fn with_outbox(&self, id: &OrderId) -> Result<Option<Written>> {
-        self.read(id).await?.map(written).transpose()
-    }
-
     /// The stored order item, read consistently.
-    async fn read(&self, id: &OrderId) -> Result<Option<Item>> {
+    pub(super) async fn read(&self, id: &OrderId) -> Result<Option<Item>> {
         let key = keys::order(id);
         let output = self
             .db
@@ -298,41 +218,8 @@ impl OrderStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| Error::internal("reading an order", e))?;
+            .context("reading an order")?;
         Ok(output.item)
-    }
-
-    /// Removes delivered events from an order's outbox, provided nothing was added since; when
-    /// something was, the relay delivers the whole outbox again later.
-    #[tracing::instrument(skip(self, delivered))]
-    pub async fn clear_outbox(&self, id: &OrderId, delivered: &[OutboxEntry]) -> Result<bool> {
-        let Some(last) = delivered.last() else {
-            return Ok(true);
-        };
-        let key = keys::order(id);
-        let mut expr = Expr::default();
-        let outbox = expr.name("outbox");
-        let update = format!("REMOVE {outbox}, {}, {}", expr.name(GSI3.pk), expr.name(GSI3.sk));
-        let condition = format!(
-            "size({outbox}) = {} AND {outbox}[{}].{} = {}",
-            expr.value(n(delivered.len())),
-            delivered.len() - 1,
-            expr.name("eventId"),
-            expr.value(s(last.event_id.to_string())),
-        );
-        let result = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(key.pk))
-            .key(keys::SK, s(key.sk))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .send()
-            .await;
-        applied(result, "clearing an outbox")
     }
 
     /// The one conditional write behind every change of an order: the change's allowed statuses,
@@ -390,11 +277,11 @@ impl OrderStore {
                     Some(old) => {
                         let order = decode_order(old)?;
                         match caller {
-                            Some(c) if !c.can_access(&order.customer_id) => Err(not_found()),
+                            Some(c) if !c.can_access(&order.customer_id) => Err(Error::order_not_found()),
                             _ => Ok(Outcome::Refused(order)),
                         }
                     }
-                    None => Err(not_found()),
+                    None => Err(Error::order_not_found()),
                 },
                 other => Err(Error::internal("changing an order", other)),
             },
@@ -403,7 +290,7 @@ impl OrderStore {
     }
 }
 
-fn written(item: Item) -> Result<Written> {
+pub(super) fn written(item: Item) -> Result<Written> {
     let OutboxOnly { outbox } = from_item(item.clone())?;
     Ok(Written { order: decode_order(item)?, outbox })
 }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::{
 
 use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item};
 use crate::domain::{Caller, Order, OrderId, OrderStatus, Payment, PaymentId, Refund};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::events::{EventType, MoneyMoved, OutboxEntry};
 use crate::keys::{self, PK, SK};
 
@@ -19,13 +19,13 @@ const CONFLICT_ATTEMPTS: u32 = 5;
 #[derive(Debug, Clone)]
 pub struct StoredPayment {
     pub payment: Payment,
-    pub gateway_reference: String,
+    pub provider_reference: String,
 }
 
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Reference {
-    gateway_reference: String,
+    provider_reference: String,
 }
 
 /// Payments and refunds, written together with their order in one transaction each.
@@ -45,33 +45,26 @@ impl PaymentStore {
     pub async fn get(&self, id: &PaymentId) -> Result<Option<StoredPayment>> {
         let mut payment: Option<StoredPayment> = None;
         let mut refunds = vec![];
-        let mut start = None;
-        loop {
-            let output = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(keys::payment_partition(id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::internal("reading a payment", e))?;
-            for item in output.items.unwrap_or_default() {
-                let is_refund =
-                    item.get(SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(keys::REFUND_PREFIX));
-                if is_refund {
-                    refunds.push(from_item::<Refund>(item)?);
-                } else {
-                    let Reference { gateway_reference } = from_item(item.clone())?;
-                    payment = Some(StoredPayment { payment: from_item(item)?, gateway_reference });
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
+        let mut items = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(keys::payment_partition(id)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items.next().await {
+            let item = item.context("reading a payment")?;
+            let is_refund =
+                item.get(SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(keys::REFUND_PREFIX));
+            if is_refund {
+                refunds.push(from_item::<Refund>(item)?);
+            } else {
+                let Reference { provider_reference } = from_item(item.clone())?;
+                payment = Some(StoredPayment { payment: from_item(item)?, provider_reference });
             }
         }
         Ok(payment.map(|mut stored| {
@@ -102,7 +95,7 @@ impl PaymentStore {
         let key = keys::payment(&payment.payment_id);
         let mut item = to_item(payment)?;
         item.remove("refunds");
-        item.insert("gatewayReference".into(), s(reference));
+        item.insert("providerReference".into(), s(reference));
         item.insert(PK.into(), s(key.pk));
         item.insert(SK.into(), s(key.sk));
         for (name, value) in keys::payment_index_keys(payment) {
@@ -131,14 +124,14 @@ impl PaymentStore {
                 Some(old) => {
                     let order = decode_order(old)?;
                     if !caller.can_access(&order.customer_id) {
-                        Error::NotFound("Order not found".into())
+                        Error::order_not_found()
                     } else {
                         order
                             .payment_refusal(payment.amount, payment.currency)
                             .unwrap_or_else(|| Error::Conflict("the order changed while paying; retry".into()))
                     }
                 }
-                None => Error::NotFound("Order not found".into()),
+                None => Error::order_not_found(),
             }),
         }
     }
@@ -177,7 +170,7 @@ impl PaymentStore {
             .set_expression_attribute_values(expr.values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| Error::internal("building a payment update", e))?;
+            .context("building a payment update")?;
 
         let mut expr = Expr::default();
         let set = change_clauses(&mut expr, &payment.order_id, Some(&entry), refund.created_at)?;
@@ -233,7 +226,7 @@ fn new_item(table: &str, item: Item) -> Result<TransactWriteItem> {
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(|e| Error::internal("building a put", e))?;
+        .context("building a put")?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -256,7 +249,7 @@ fn order_update(
         .set_expression_attribute_values(expr.values())
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
-        .map_err(|e| Error::internal("building an order update", e))?;
+        .context("building an order update")?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 

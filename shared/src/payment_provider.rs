@@ -1,4 +1,4 @@
-//! The payment gateway: the seam where a real card processor plugs in. The built-in sandbox
+//! The payment provider: the seam where a real card processor plugs in. The built-in sandbox
 //! answers the contract's test card tokens.
 
 use std::future::Future;
@@ -7,7 +7,7 @@ use crate::domain::Currency;
 use crate::error::{Error, Result};
 
 /// A card processor. Amounts are minor units of `currency`.
-pub trait PaymentGateway: Send + Sync {
+pub trait PaymentProvider: Send + Sync {
     /// Captures `amount` from the card `source`; returns the processor's reference.
     /// A decline is [`Error::PaymentDeclined`], an unusable source a validation error.
     fn capture(&self, source: &str, amount: i64, currency: Currency) -> impl Future<Output = Result<String>> + Send;
@@ -22,15 +22,15 @@ pub trait PaymentGateway: Send + Sync {
 /// The built-in sandbox: `tok_visa` and `tok_mastercard` capture; `tok_chargeDeclined` and
 /// `tok_insufficientFunds` decline; any other token is invalid.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SandboxGateway;
+pub struct SandboxProvider;
 
-impl PaymentGateway for SandboxGateway {
+impl PaymentProvider for SandboxProvider {
     async fn capture(&self, source: &str, _amount: i64, _currency: Currency) -> Result<String> {
         match source {
             "tok_visa" | "tok_mastercard" => Ok(format!("sandbox_ch_{}", uuid::Uuid::new_v4().simple())),
             "tok_chargeDeclined" => Err(Error::PaymentDeclined("the card was declined".into())),
             "tok_insufficientFunds" => Err(Error::PaymentDeclined("the card has insufficient funds".into())),
-            _ => Err(Error::invalid("source", "is not a card token the gateway knows")),
+            _ => Err(Error::invalid("source", "is not a card token the provider knows")),
         }
     }
 
@@ -51,13 +51,13 @@ mod tests {
     async fn the_sandbox_answers_the_documented_tokens() {
         let usd = Currency::parse("c", "USD").unwrap();
         for ok in ["tok_visa", "tok_mastercard"] {
-            assert!(SandboxGateway.capture(ok, 100, usd).await.is_ok());
+            assert!(SandboxProvider.capture(ok, 100, usd).await.is_ok());
         }
         for declined in ["tok_chargeDeclined", "tok_insufficientFunds"] {
-            assert!(matches!(SandboxGateway.capture(declined, 100, usd).await, Err(Error::PaymentDeclined(_))));
+            assert!(matches!(SandboxProvider.capture(declined, 100, usd).await, Err(Error::PaymentDeclined(_))));
         }
         for invalid in ["", "tok_amex", "TOK_VISA"] {
-            assert!(matches!(SandboxGateway.capture(invalid, 100, usd).await, Err(Error::Validation { .. })));
+            assert!(matches!(SandboxProvider.capture(invalid, 100, usd).await, Err(Error::Validation { .. })));
         }
     }
 }

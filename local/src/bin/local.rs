@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use infra::auth::{self, Authorizer};
-use infra::{App, Template};
+use local::auth::{self, Authorizer};
+use local::{App, Settings, Template};
+use platform::domain::OrderRules;
 use platform::domain::Timestamp;
 use platform::events::EventPublisher;
 use platform::store::OrderStore;
@@ -24,23 +25,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
-    let resources = match infra::provision::existing(&sdk, PREFIX).await {
+    let resources = match local::provision::existing(&sdk, PREFIX).await {
         Some(restored) => restored,
-        None => infra::provision(&sdk, &template, PREFIX).await?,
+        None => local::provision(&sdk, &template, PREFIX).await?,
     };
-    let app = App::new(&sdk, template, resources.names(), &secret);
+    let settings = Settings { cursor_secret: secret.clone(), rules: OrderRules::from_env()? };
+    let app = App::new(&sdk, template, resources.names(), settings);
 
     let customer = auth::mint(&secret, "demo-customer", "orders", 24 * 3600);
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
     println!("{}", banner(port, &resources, &customer, &admin));
 
-    tokio::spawn(infra::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
+    tokio::spawn(local::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
     tokio::spawn(relay_every(RELAY_PERIOD, app.store.clone(), app.events.clone()));
     tokio::spawn(report_nightly(app.report.clone()));
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     tokio::select! {
-        served = infra::server::serve(addr, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
+        served = local::server::serve(addr, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),
     }
     Ok(())
@@ -73,7 +75,7 @@ async fn report_nightly(report: daily_report::Report<platform::exports::S3Export
 }
 
 /// What a developer needs to start: where things are, two tokens, and a walk through the API.
-fn banner(port: u16, resources: &infra::Resources, customer: &str, admin: &str) -> String {
+fn banner(port: u16, resources: &local::Resources, customer: &str, admin: &str) -> String {
     let api = format!("http://127.0.0.1:{port}");
     format!(
         r#"

@@ -2,14 +2,15 @@
 //! then the function's own handler, called in-process with the clients built once.
 
 use lambda_http::{Body, Response, http::StatusCode};
-use platform::aws::Payments;
 use platform::cursor::CursorSigner;
+use platform::domain::OrderRules;
 use platform::events::EventPublisher;
 use platform::exports::S3Exports;
-use platform::gateway::SandboxGateway;
+use platform::payment_provider::SandboxProvider;
+use platform::payments::PaymentDeps;
 use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 
-use crate::gateway::{GatewayRequest, match_route};
+use crate::api_gateway::{GatewayRequest, match_route};
 use crate::template::Template;
 
 /// The functions' clients, as each function's `main` builds them in AWS.
@@ -18,11 +19,18 @@ pub struct App {
     pub template: Template,
     pub store: OrderStore,
     pub events: EventPublisher,
-    pub keys: IdempotencyStore,
+    pub idempotency: IdempotencyStore,
     pub cursors: CursorSigner,
-    pub payments: Payments<SandboxGateway>,
+    pub payments: PaymentDeps<SandboxProvider>,
     pub processor: order_processor::Processor,
     pub report: daily_report::Report<S3Exports>,
+}
+
+/// What the functions read from their environment in AWS, besides where their resources are.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub cursor_secret: String,
+    pub rules: OrderRules,
 }
 
 /// Where the functions' resources are.
@@ -35,27 +43,36 @@ pub struct Names<'a> {
 
 impl App {
     /// Every function's clients over one table and queue, as `template.yaml` wires them.
-    pub fn new(sdk: &aws_config::SdkConfig, template: Template, names: Names<'_>, cursor_secret: &str) -> Self {
+    pub fn new(sdk: &aws_config::SdkConfig, template: Template, names: Names<'_>, settings: Settings) -> Self {
         let Names { table, queue_url, bucket } = names;
         let dynamodb = platform::aws::dynamodb(sdk);
         let store = OrderStore::new(dynamodb.clone(), table);
         let events = EventPublisher::new(platform::aws::sqs(sdk), queue_url);
-        let keys = IdempotencyStore::new(dynamodb.clone(), table);
-        let payments = Payments {
+        let idempotency = IdempotencyStore::new(dynamodb.clone(), table);
+        let payments = PaymentDeps {
             orders: store.clone(),
             payments: PaymentStore::new(dynamodb, table),
-            keys: keys.clone(),
+            idempotency: idempotency.clone(),
             events: events.clone(),
-            gateway: SandboxGateway,
+            provider: SandboxProvider,
         };
-        let processor = order_processor::Processor { store: store.clone(), rules: Default::default() };
+        let processor = order_processor::Processor { store: store.clone(), rules: settings.rules };
         let report = daily_report::Report {
             store: store.clone(),
             sink: S3Exports::new(platform::aws::s3(sdk), bucket),
             page_size: Some(daily_report::PAGE_ORDERS),
             part_bytes: daily_report::PART_BYTES,
         };
-        Self { template, store, events, keys, cursors: CursorSigner::new(cursor_secret), payments, processor, report }
+        Self {
+            template,
+            store,
+            events,
+            idempotency,
+            cursors: CursorSigner::new(settings.cursor_secret),
+            payments,
+            processor,
+            report,
+        }
     }
 
     /// Routes a request like API Gateway and runs the function that serves it. `request.route`
@@ -69,18 +86,18 @@ impl App {
             })
         });
         let Some((binary, route, params)) = found else {
-            return gateway_not_found();
+            return api_gateway_not_found();
         };
         request.route = route;
         request.path_parameters = params;
-        self.call(&binary, request).await.unwrap_or_else(gateway_not_found)
+        self.call(&binary, request).await.unwrap_or_else(api_gateway_not_found)
     }
 
     /// Runs the handler of the function built as `binary`; `None` for a binary this build lacks.
     pub async fn call(&self, binary: &str, request: GatewayRequest) -> Option<Response<Body>> {
         let req = request.into_request();
         Some(match binary {
-            "orders-create" => orders_create::handle(&self.store, &self.events, &self.keys, req).await,
+            "orders-create" => orders_create::handle(&self.store, &self.events, &self.idempotency, req).await,
             "orders-get" => orders_get::handle(&self.store, req).await,
             "orders-list" => orders_list::handle(&self.store, &self.cursors, req).await,
             "orders-update" => orders_update::handle(&self.store, &self.events, req).await,
@@ -94,7 +111,7 @@ impl App {
 }
 
 /// What API Gateway answers for a path no route matches.
-fn gateway_not_found() -> Response<Body> {
+fn api_gateway_not_found() -> Response<Body> {
     Response::builder()
         .status(StatusCode::NOT_FOUND)
         .header("content-type", "application/json")

@@ -14,8 +14,8 @@ use platform::Error;
 use platform::http::{MAX_BODY_BYTES, error_response};
 
 use crate::App;
+use crate::api_gateway::GatewayRequest;
 use crate::auth::Authorizer;
-use crate::gateway::GatewayRequest;
 
 /// Serves the API on `addr` until the task is dropped.
 pub async fn serve(addr: SocketAddr, app: Arc<App>, authorizer: Arc<Authorizer>) -> std::io::Result<()> {

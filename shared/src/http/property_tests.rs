@@ -52,7 +52,7 @@ proptest! {
     ) {
         let req = request(body, content_type, if_match_header, id, cursor.clone());
         if let Err(err) = json_body::<OrderBody>(&req) { prop_assert!(client_error(&err), "{err:?}"); }
-        if let Err(err) = path_id(&req) { prop_assert!(client_error(&err)); }
+        if let Err(err) = path_order_id(&req) { prop_assert!(client_error(&err)); }
         if let Err(err) = if_match(&req) { prop_assert!(client_error(&err)); }
         if let Err(err) = caller(&req) { prop_assert!(client_error(&err)); }
         if let Err(err) = CursorSigner::new("k").decode(&cursor) { prop_assert!(client_error(&err)); }
