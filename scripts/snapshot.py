@@ -1,7 +1,8 @@
-"""Saves the AWS emulator's state to a file, and loads it back into a fresh emulator.
+"""Saves moto's state to a file, and loads it back into a fresh moto.
 
-Covers what the platform uses: DynamoDB tables (schema, TTL, items), SQS queues (attributes,
-redrive policy, waiting messages) and S3 buckets (objects). Run against AWS_ENDPOINT_URL.
+Covers what the platform keeps there: SQS queues (attributes, redrive policy, waiting messages) and
+S3 buckets (objects). DynamoDB's tables need no snapshot: dynoxide keeps them in its SQLite file.
+Run against AWS_ENDPOINT_URL.
 
 usage: snapshot.py save|load FILE
 """
@@ -15,29 +16,13 @@ import boto3
 
 endpoint = os.environ["AWS_ENDPOINT_URL"]
 session = boto3.session.Session(region_name=os.environ.get("AWS_REGION", "us-east-1"))
-dynamodb = session.client("dynamodb", endpoint_url=endpoint)
 sqs = session.client("sqs", endpoint_url=endpoint)
 s3 = session.client("s3", endpoint_url=endpoint)
 
-TABLE_FIELDS = ("AttributeDefinitions", "KeySchema")
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
 
 
 def save():
-    tables = []
-    for name in dynamodb.list_tables()["TableNames"]:
-        table = dynamodb.describe_table(TableName=name)["Table"]
-        spec = {field: table[field] for field in TABLE_FIELDS}
-        spec["GlobalSecondaryIndexes"] = [
-            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
-            for i in table.get("GlobalSecondaryIndexes", [])
-        ]
-        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        items = []
-        for page in dynamodb.get_paginator("scan").paginate(TableName=name):
-            items.extend(page["Items"])
-        tables.append({"name": name, "spec": spec, "ttl": ttl.get("AttributeName"), "items": items})
-
     queues = []
     for url in sqs.list_queues().get("QueueUrls", []):
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -60,23 +45,10 @@ def save():
                 body = base64.b64encode(obj["Body"].read()).decode()
                 objects.append({"key": entry["Key"], "contentType": obj.get("ContentType"), "body": body})
         buckets.append({"name": bucket["Name"], "objects": objects})
-    return {"tables": tables, "queues": queues, "buckets": buckets}
+    return {"queues": queues, "buckets": buckets}
 
 
 def load(state):
-    for table in state["tables"]:
-        spec = dict(table["spec"])
-        if not spec["GlobalSecondaryIndexes"]:
-            del spec["GlobalSecondaryIndexes"]
-        dynamodb.create_table(TableName=table["name"], BillingMode="PAY_PER_REQUEST", **spec)
-        if table["ttl"]:
-            dynamodb.update_time_to_live(
-                TableName=table["name"], TimeToLiveSpecification={"AttributeName": table["ttl"], "Enabled": True}
-            )
-        for start in range(0, len(table["items"]), 25):
-            requests = [{"PutRequest": {"Item": item}} for item in table["items"][start : start + 25]]
-            dynamodb.batch_write_item(RequestItems={table["name"]: requests})
-
     # Dead-letter queues first: a redrive policy names its target by ARN.
     for queue in sorted(state["queues"], key=lambda q: q["redrive"] is not None):
         attributes = dict(queue["attributes"])
@@ -100,7 +72,9 @@ if __name__ == "__main__":
         with open(path + ".tmp", "w") as f:
             json.dump(state, f)
         os.replace(path + ".tmp", path)
-        print(f"saved {sum(len(t['items']) for t in state['tables'])} items to {path}")
+        messages = sum(len(q["messages"]) for q in state["queues"])
+        objects = sum(len(b["objects"]) for b in state["buckets"])
+        print(f"saved {messages} queued messages and {objects} objects to {path}")
     elif command == "load":
         with open(path) as f:
             load(json.load(f))

@@ -56,7 +56,13 @@ impl World {
             env("EXPORTS_BUCKET", &self.resources.bucket),
             env("CURSOR_SECRET", "bench-cursor-secret"),
         ];
-        for key in ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+        for key in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+        ] {
             vars.push(env(key, &std::env::var(key).unwrap_or_default()));
         }
         vars

@@ -117,15 +117,21 @@ async fn create_table(sdk: &SdkConfig, template: &Template, name: &str) -> Resul
             .build()
             .expect("name and keys are set")
     });
-    db.create_table()
+    let created = db
+        .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(attributes.collect()))
         .set_key_schema(Some(key_schema(&spec.key_schema)))
         .set_global_secondary_indexes(Some(indexes.collect()))
         .send()
-        .await
-        .map_err(failed("the table"))?;
+        .await;
+    match created {
+        // The local platform's tables outlive a crash in dynoxide's file, while the queues it
+        // would have saved on a clean exit are gone: keep the table, make the rest anew.
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+        other => other.map_err(failed("the table"))?,
+    };
     if let Some(ttl) = &spec.time_to_live_specification {
         let ttl = TimeToLiveSpecification::builder()
             .attribute_name(&ttl.attribute_name)
