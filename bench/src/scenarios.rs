@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use local::api_gateway::GatewayRequest;
+use local::provider_emulator::EmulatorSettings;
 use platform::domain::{Caller, LineItemInput, Lines, Order, Payment, PaymentId, PaymentStatus, Timestamp};
-use platform::store::{OrderStore, PaymentStore};
+use platform::payment_provider::{ChargeOutcome, PaymentProvider, ProviderSettings, StripeProvider};
+use platform::store::{OrderStore, PaymentSettlement, PaymentStore, StoredPayment};
 use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -28,8 +30,14 @@ pub struct World {
     resources: local::Resources,
     store: OrderStore,
     payments: PaymentStore,
+    /// The payment provider emulator the payment functions call, and the adapter the seeding uses.
+    provider_url: String,
+    provider: StripeProvider,
     days_used: std::sync::atomic::AtomicU32,
 }
+
+/// The provider emulator's key in the bench.
+const PROVIDER_KEY: &str = "sk_test_bench";
 
 impl World {
     pub async fn new() -> Result<Self> {
@@ -38,7 +46,15 @@ impl World {
         let resources = local::provision(&sdk, &local::Template::bundled(), &prefix).await?;
         let store = OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         let payments = PaymentStore::new(platform::aws::dynamodb(&sdk), &resources.table);
-        Ok(Self { resources, store, payments, days_used: Default::default() })
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let provider_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+        tokio::spawn(local::provider_emulator::serve(listener, EmulatorSettings::new(PROVIDER_KEY)));
+        let provider = StripeProvider::new(ProviderSettings {
+            base_url: provider_url.clone(),
+            api_key: PROVIDER_KEY.into(),
+            timeout: std::time::Duration::from_secs(5),
+        });
+        Ok(Self { resources, store, payments, provider_url, provider, days_used: Default::default() })
     }
 
     /// The environment Lambda and `template.yaml` give a function.
@@ -55,6 +71,8 @@ impl World {
             env("ORDER_QUEUE_URL", &self.resources.queue_url),
             env("EXPORTS_BUCKET", &self.resources.bucket),
             env("CURSOR_SECRET", "bench-cursor-secret"),
+            env("PAYMENT_PROVIDER_URL", &self.provider_url),
+            env("PAYMENT_PROVIDER_API_KEY", PROVIDER_KEY),
         ];
         for key in [
             "AWS_ENDPOINT_URL",
@@ -149,7 +167,7 @@ impl World {
     async fn order(&self, quantity: i64, unit_price: i64, at: Timestamp) -> Result<Order> {
         let input = [LineItemInput { sku: "SKU-1".into(), quantity, unit_price }];
         let customer = platform::domain::CustomerId::parse("c", CUSTOMER).map_err(platform::Error::from)?;
-        let order = Order::new(customer, Lines::parse("USD", &input)?, at);
+        let order = Order::new(platform::domain::OrderId::new(), customer, Lines::parse("USD", &input)?, at);
         self.store.create(&order).await?;
         Ok(order)
     }
@@ -160,19 +178,22 @@ impl World {
         Ok(self.store.get(&order.order_id).await?.ok_or("seeded order vanished")?)
     }
 
+    /// A payment captured at the provider emulator and settled in the table, as the route does.
     async fn pay(&self, caller: &Caller, order: &Order, amount: i64) -> Result<Payment> {
-        let payment = Payment {
-            payment_id: PaymentId::new(),
-            order_id: order.order_id,
-            customer_id: order.customer_id.clone(),
+        let mut payment = Payment::pending(
+            PaymentId::new(),
+            (&order.order_id, &order.customer_id),
             amount,
-            currency: order.currency,
-            status: PaymentStatus::Captured,
-            refunded: 0,
-            refunds: vec![],
-            created_at: Timestamp::now(),
+            order.currency,
+            Timestamp::now(),
+        );
+        self.payments.begin(caller, order, &payment, "tok_visa").await?;
+        let stored = StoredPayment::new(payment.clone(), "tok_visa".into());
+        let ChargeOutcome::Captured(capture) = self.provider.charge(&stored.charge_request()).await? else {
+            return Err("the provider emulator did not capture tok_visa".into());
         };
-        self.payments.capture(caller, order, &payment, "bench").await?;
+        self.payments.settle(&payment, &PaymentSettlement::Captured(capture), Timestamp::now()).await?;
+        payment.status = PaymentStatus::Captured;
         Ok(payment)
     }
 }

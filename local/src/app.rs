@@ -6,7 +6,7 @@ use platform::cursor::CursorSigner;
 use platform::domain::OrderRules;
 use platform::events::EventPublisher;
 use platform::exports::S3Exports;
-use platform::payment_provider::SandboxProvider;
+use platform::payment_provider::{ProviderSettings, StripeProvider};
 use platform::payments::PaymentDeps;
 use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 
@@ -21,7 +21,8 @@ pub struct App {
     pub events: EventPublisher,
     pub idempotency: IdempotencyStore,
     pub cursors: CursorSigner,
-    pub payments: PaymentDeps<SandboxProvider>,
+    pub payments: PaymentDeps<StripeProvider>,
+    pub webhook: payment_webhook::Webhook<StripeProvider>,
     pub processor: order_processor::Processor,
     pub report: daily_report::Report<S3Exports>,
 }
@@ -31,6 +32,9 @@ pub struct App {
 pub struct Settings {
     pub cursor_secret: String,
     pub rules: OrderRules,
+    /// The payment provider (the local emulator) and the key its webhooks are signed with.
+    pub provider: ProviderSettings,
+    pub webhook_secret: String,
 }
 
 /// Where the functions' resources are.
@@ -54,8 +58,9 @@ impl App {
             payments: PaymentStore::new(dynamodb, table),
             idempotency: idempotency.clone(),
             events: events.clone(),
-            provider: SandboxProvider,
+            provider: StripeProvider::new(settings.provider),
         };
+        let webhook = payment_webhook::Webhook { deps: payments.clone(), signing_secret: settings.webhook_secret };
         let processor = order_processor::Processor { store: store.clone(), rules: settings.rules };
         let report = daily_report::Report {
             store: store.clone(),
@@ -70,27 +75,37 @@ impl App {
             idempotency,
             cursors: CursorSigner::new(settings.cursor_secret),
             payments,
+            webhook,
             processor,
             report,
         }
     }
 
+    /// The function, route template and path parameters API Gateway would pick for a request,
+    /// and whether the route needs a verified token.
+    pub fn route(&self, method: &str, path: &str) -> Option<Routed> {
+        self.template.functions.iter().find_map(|function| {
+            function.routes.iter().find_map(|route| {
+                let params = (route.method == method).then(|| match_route(&route.path, path)).flatten()?;
+                Some(Routed {
+                    binary: function.binary.clone(),
+                    route: route.path.clone(),
+                    params,
+                    authorized: route.authorized,
+                })
+            })
+        })
+    }
+
     /// Routes a request like API Gateway and runs the function that serves it. `request.route`
     /// and `request.path_parameters` are filled from the matching route.
     pub async fn handle(&self, mut request: GatewayRequest) -> Response<Body> {
-        let found = self.template.functions.iter().find_map(|function| {
-            function.routes.iter().find_map(|route| {
-                let params =
-                    (route.method == request.method).then(|| match_route(&route.path, &request.path)).flatten()?;
-                Some((function.binary.clone(), route.path.clone(), params))
-            })
-        });
-        let Some((binary, route, params)) = found else {
+        let Some(routed) = self.route(&request.method, &request.path) else {
             return api_gateway_not_found();
         };
-        request.route = route;
-        request.path_parameters = params;
-        self.call(&binary, request).await.unwrap_or_else(api_gateway_not_found)
+        request.route = routed.route;
+        request.path_parameters = routed.params;
+        self.call(&routed.binary, request).await.unwrap_or_else(api_gateway_not_found)
     }
 
     /// Runs the handler of the function built as `binary`; `None` for a binary this build lacks.
@@ -105,13 +120,23 @@ impl App {
             "payments-create" => payments_create::handle(&self.payments, req).await,
             "payments-get" => payments_get::handle(&self.payments.payments, req).await,
             "payments-refund" => payments_refund::handle(&self.payments, req).await,
+            "payment-webhook" => payment_webhook::handle(&self.webhook, req).await,
             _ => return None,
         })
     }
 }
 
+/// Where API Gateway sends a request.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    pub binary: String,
+    pub route: String,
+    pub params: std::collections::BTreeMap<String, String>,
+    pub authorized: bool,
+}
+
 /// What API Gateway answers for a path no route matches.
-fn api_gateway_not_found() -> Response<Body> {
+pub fn api_gateway_not_found() -> Response<Body> {
     Response::builder()
         .status(StatusCode::NOT_FOUND)
         .header("content-type", "application/json")

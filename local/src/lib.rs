@@ -5,6 +5,7 @@
 pub mod api_gateway;
 pub mod app;
 pub mod auth;
+pub mod provider_emulator;
 pub mod provision;
 pub mod queue;
 pub mod server;

@@ -102,6 +102,8 @@ pub struct FunctionSpec {
 pub struct Route {
     pub method: String,
     pub path: String,
+    /// Whether the JWT authorizer guards it (`Auth: { Authorizer: NONE }` opts a route out).
+    pub authorized: bool,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +163,7 @@ fn function(id: &str, resource: &Resource) -> FunctionSpec {
             .map(|e| Route {
                 method: e["Properties"]["Method"].as_str().unwrap_or_default().to_uppercase(),
                 path: e["Properties"]["Path"].as_str().unwrap_or_default().to_owned(),
+                authorized: e["Properties"]["Auth"]["Authorizer"].as_str() != Some("NONE"),
             })
             .collect(),
         _ => vec![],

@@ -4,9 +4,10 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
-use crate::config::{self, ConfigError};
+use crate::config::{self, ConfigError, Vars};
 use crate::cursor::CursorSigner;
 use crate::events::EventPublisher;
+use crate::payment_provider::{ProviderSettings, StripeProvider};
 use crate::store::{IdempotencyStore, OrderStore, PaymentStore};
 
 /// The roots of Amazon Trust Services, which sign every AWS service endpoint.
@@ -71,6 +72,36 @@ pub fn event_publisher(sdk: &SdkConfig) -> Result<EventPublisher, ConfigError> {
 /// The exports bucket named by `EXPORTS_BUCKET`.
 pub fn exports(sdk: &SdkConfig) -> Result<crate::exports::S3Exports, ConfigError> {
     Ok(crate::exports::S3Exports::new(s3(sdk), config::var(config::EXPORTS_BUCKET)?))
+}
+
+/// A secret's value: the variable `direct` when it is set (local use), else the Secrets Manager
+/// secret that the variable `secret` names, read once at init.
+pub async fn secret(sdk: &SdkConfig, direct: &'static str, secret: &'static str) -> Result<String, ConfigError> {
+    if let Some(value) = config::Env.get(direct) {
+        return Ok(value);
+    }
+    let id = config::var(secret)?;
+    let output =
+        aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(id).send().await.map_err(|e| {
+            ConfigError::Secret {
+                name: secret,
+                problem: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+            }
+        })?;
+    output
+        .secret_string
+        .filter(|s| !s.is_empty())
+        .ok_or(ConfigError::Secret { name: secret, problem: "it is empty".into() })
+}
+
+/// The payment provider: its URL, its secret key, the timeout of each call.
+pub async fn payment_provider(sdk: &SdkConfig) -> Result<StripeProvider, ConfigError> {
+    let timeout = config::parse::<u64>(&config::Env, config::PAYMENT_PROVIDER_TIMEOUT_MS, "a number of milliseconds")?;
+    Ok(StripeProvider::new(ProviderSettings {
+        base_url: config::Env.get(config::PAYMENT_PROVIDER_URL).unwrap_or_else(|| "https://api.stripe.com".into()),
+        api_key: secret(sdk, config::PAYMENT_PROVIDER_API_KEY, config::PAYMENT_PROVIDER_KEY_SECRET).await?,
+        timeout: std::time::Duration::from_millis(timeout.unwrap_or(3000)),
+    }))
 }
 
 /// The cursor signer keyed by `CURSOR_SECRET`.

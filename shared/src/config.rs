@@ -15,6 +15,19 @@ pub const EXPORTS_BUCKET: &str = "EXPORTS_BUCKET";
 /// The secret that signs list cursors.
 pub const CURSOR_SECRET: &str = "CURSOR_SECRET";
 
+/// The payment provider's API (`https://api.stripe.com` when unset).
+pub const PAYMENT_PROVIDER_URL: &str = "PAYMENT_PROVIDER_URL";
+/// The Secrets Manager secret holding the provider's secret API key (in AWS).
+pub const PAYMENT_PROVIDER_KEY_SECRET: &str = "PAYMENT_PROVIDER_KEY_SECRET";
+/// The provider's secret API key itself, for local use instead of the secret.
+pub const PAYMENT_PROVIDER_API_KEY: &str = "PAYMENT_PROVIDER_API_KEY";
+/// How long a call to the provider may take, in milliseconds (3000 when unset).
+pub const PAYMENT_PROVIDER_TIMEOUT_MS: &str = "PAYMENT_PROVIDER_TIMEOUT_MS";
+/// The Secrets Manager secret holding the key the provider signs webhooks with (in AWS).
+pub const PAYMENT_WEBHOOK_SECRET: &str = "PAYMENT_WEBHOOK_SECRET";
+/// The webhook signing key itself, for local use instead of the secret.
+pub const PAYMENT_WEBHOOK_KEY: &str = "PAYMENT_WEBHOOK_KEY";
+
 /// Comma-separated SKUs the order processor rejects.
 pub const DENIED_SKUS: &str = "DENIED_SKUS";
 /// The largest order total (minor units) the order processor accepts without review.
@@ -26,6 +39,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("the environment variable {name} is {value:?}, which is not {expected}")]
     Invalid { name: &'static str, value: String, expected: &'static str },
+    #[error("the secret named by {name} could not be read: {problem}")]
+    Secret { name: &'static str, problem: String },
 }
 
 /// The message itself: a `main` that returns this error prints its `Debug`, and that is what the

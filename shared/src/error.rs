@@ -40,6 +40,10 @@ pub enum Error {
     /// 409 `CONFLICT`: the resource's state does not allow the change.
     #[error("{0}")]
     Conflict(Cow<'static, str>),
+    /// 409 `CONCURRENT_CHANGE`, with `Retry-After`: the same item changed under us; the client may
+    /// simply retry. Never stored under an `Idempotency-Key`.
+    #[error("the resource changed concurrently; retry")]
+    ConcurrentChange,
     /// 412 `PRECONDITION_FAILED`: a stale `If-Match`.
     #[error("{0}")]
     PreconditionFailed(Cow<'static, str>),

@@ -13,7 +13,10 @@ pub enum EventType {
     OrderUpdated,
     OrderCancelled,
     PaymentCaptured,
+    PaymentFailed,
+    /// A refund succeeded: the money is back on the card.
     RefundIssued,
+    RefundFailed,
     /// Any type this build does not know; consumers acknowledge and skip it.
     #[serde(other)]
     Unknown,
@@ -78,7 +81,7 @@ impl OutboxEntry {
         Self { event_id: Uuid::new_v4(), kind, occurred_at, money: None }
     }
 
-    /// A `PAYMENT_CAPTURED` or `REFUND_ISSUED` entry.
+    /// A money event: `PAYMENT_CAPTURED`, `PAYMENT_FAILED`, `REFUND_ISSUED`, `REFUND_FAILED`.
     pub fn money(kind: EventType, occurred_at: Timestamp, money: MoneyMoved) -> Self {
         Self { money: Some(money), ..Self::new(kind, occurred_at) }
     }

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{CustomerId, Order, OrderId, Payment, PaymentId, Refund, Timestamp};
+use crate::domain::{CustomerId, Order, OrderId, Payment, PaymentId, RefundId, Timestamp};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -21,7 +21,8 @@ pub struct Index {
 pub const GSI1: Index = Index { name: "gsi1", pk: "gsi1pk", sk: "gsi1sk" };
 /// Orders by UTC day of creation, write-sharded (`DAY#<yyyy-mm-dd>#<shard>`).
 pub const GSI2: Index = Index { name: "gsi2", pk: "gsi2pk", sk: "gsi2sk" };
-/// Sparse: orders whose outbox holds undelivered events (`OUTBOX#<shard>`).
+/// Sparse, work left to finish: orders whose outbox holds undelivered events (`OUTBOX#<shard>`),
+/// payments and refunds still `PENDING` at the provider (`PENDING#<shard>`).
 pub const GSI3: Index = Index { name: "gsi3", pk: "gsi3pk", sk: "gsi3sk" };
 pub const INDEXES: [Index; 3] = [GSI1, GSI2, GSI3];
 
@@ -32,6 +33,8 @@ pub const TTL_ATTRIBUTE: &str = "expiresAt";
 pub const DAY_SHARDS: u32 = 16;
 /// Shards of the outbox index.
 pub const OUTBOX_SHARDS: u32 = 4;
+/// Shards of the pending-money index.
+pub const PENDING_SHARDS: u32 = 4;
 
 /// The sort key of every entity's main item.
 const METADATA: &str = "METADATA";
@@ -99,12 +102,20 @@ pub fn payment_partition(id: &PaymentId) -> String {
 /// Sort key prefix of refund items in a payment's partition.
 pub const REFUND_PREFIX: &str = "REFUND#";
 
-/// A refund item, in its payment's partition, in time order.
-pub fn refund(refund: &Refund) -> Key {
-    Key {
-        pk: payment_partition(&refund.payment_id),
-        sk: format!("{REFUND_PREFIX}{}#{}", refund.created_at, refund.refund_id),
-    }
+/// A refund item, in its payment's partition. Keyed by its id alone, so a second execution of
+/// the same refund (an id bound to an idempotency key) meets the first one's item.
+pub fn refund(payment: &PaymentId, refund: &RefundId) -> Key {
+    Key { pk: payment_partition(payment), sk: format!("{REFUND_PREFIX}{refund}") }
+}
+
+/// The refund a refund item's sort key names, if it names one.
+pub fn refund_id_of(sk: &str) -> Option<RefundId> {
+    RefundId::parse(SK, sk.strip_prefix(REFUND_PREFIX)?).ok()
+}
+
+/// The payment a payment partition's key names, if it names one.
+pub fn payment_id_of(pk: &str) -> Option<PaymentId> {
+    PaymentId::parse(PK, pk.strip_prefix(PAYMENT_PREFIX)?).ok()
 }
 
 /// A payment's place among its order's payments in `gsi1`.
@@ -134,6 +145,17 @@ pub fn digest(parts: &[&[u8]]) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The partition of `gsi3` for one shard of pending payments and refunds.
+pub fn pending_shard(shard: u32) -> String {
+    format!("PENDING#{shard}")
+}
+
+/// The `gsi3` keys a payment or refund item carries while it is `PENDING`: found by the
+/// reconciler once it has been pending since before a threshold.
+pub fn pending_keys(id_shard: u32, since: Timestamp, id: &impl std::fmt::Display) -> [(&'static str, String); 2] {
+    [(GSI3.pk, pending_shard(id_shard % PENDING_SHARDS)), (GSI3.sk, format!("{since}#{id}"))]
+}
+
 /// The `gsi3` keys an order carries while its outbox holds events.
 pub fn outbox_keys(order_id: &OrderId, since: Timestamp) -> [(&'static str, String); 2] {
     [(GSI3.pk, outbox_shard(order_id.shard(OUTBOX_SHARDS))), (GSI3.sk, format!("{since}#{order_id}"))]
@@ -158,8 +180,12 @@ mod tests {
     #[test]
     fn an_order_is_keyed_by_id_and_indexed_by_customer_and_day() {
         let lines = Lines::parse("USD", &[LineItemInput { sku: "A".into(), quantity: 1, unit_price: 1 }]).unwrap();
-        let order =
-            Order::new(CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::from_millis(1_795_681_865_123));
+        let order = Order::new(
+            OrderId::new(),
+            CustomerId::parse("c", "alice").unwrap(),
+            lines,
+            Timestamp::from_millis(1_795_681_865_123),
+        );
         let id = order.order_id;
         assert_eq!(super::order(&id), Key { pk: format!("ORDER#{id}"), sk: "METADATA".into() });
         assert_eq!(order_id_of(&super::order(&id).pk), Some(id));

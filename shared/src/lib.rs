@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod exports;
+pub mod faults;
 pub mod http;
 pub mod keys;
 pub mod metrics;

@@ -1,13 +1,29 @@
-//! What the payment routes share: the payment provider, and the stores and queue its money moves touch.
+//! Moving money: asking the provider, and settling what it answers. The payment routes, the
+//! provider's webhook and the reconciler all settle through these, and every settlement is one
+//! conditional transaction on a `PENDING` item, so whichever learns the outcome first wins and
+//! the others change nothing. `docs/payments.md` has the state machines and every fault.
 
 use aws_config::SdkConfig;
 
 use crate::aws;
 use crate::config::ConfigError;
-use crate::events::EventPublisher;
-use crate::store::{IdempotencyStore, OrderStore, PaymentStore};
+use crate::domain::{Payment, PaymentStatus, Refund, RefundStatus, Timestamp};
+use crate::error::{Error, Result};
+use crate::events::{EventPublisher, OutboxEntry};
+use crate::faults::{self, Point};
+use crate::metrics::{self, Metric};
+use crate::outbox;
+use crate::payment_provider::{ChargeOutcome, PaymentProvider, RefundOutcome, RefundRequest};
+use crate::store::{
+    IdempotencyStore, OrderStore, PaymentSettlement, PaymentStore, Pending, RefundSettlement, StoredPayment,
+};
 
-/// The dependencies of `POST /payments` and `POST /payments/{id}/refund`, built once per cold start.
+/// How many times the reconciler asks about one pending payment or refund before it stops and
+/// leaves it to a person (the `PendingMoneyStuck` metric and its alarm).
+pub const MAX_RECONCILE_ATTEMPTS: u32 = 10;
+
+/// What moving money needs: the provider, and the stores and queue its moves touch. Built once
+/// per cold start by the payment routes, the webhook and the reconciler.
 #[derive(Debug, Clone)]
 pub struct PaymentDeps<P> {
     pub orders: OrderStore,
@@ -27,5 +43,222 @@ impl<P> PaymentDeps<P> {
             events: aws::event_publisher(sdk)?,
             provider,
         })
+    }
+}
+
+/// What a charge came to, for the reply.
+#[derive(Debug)]
+pub enum Charged {
+    /// The payment as it stands: `CAPTURED`, `PENDING` (the answer is not known yet), or `FAILED`
+    /// by an earlier attempt.
+    Payment(Payment),
+    /// The provider refused it now: declined (402) or an unusable card token (400).
+    Refused(Error),
+}
+
+/// What one reconciliation run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciled {
+    pub settled: usize,
+    pub still_pending: usize,
+    pub given_up: usize,
+    pub failed: usize,
+}
+
+impl<P: PaymentProvider> PaymentDeps<P> {
+    /// Asks the provider to charge a `PENDING` payment (again: the provider's idempotency key is
+    /// the payment id, so a card is charged once however often this runs) and settles its answer.
+    pub async fn charge(&self, stored: &StoredPayment) -> Result<Charged> {
+        let outcome = self.provider.charge(&stored.charge_request()).await;
+        faults::point(Point::AfterCharge);
+        let (settlement, refusal) = match outcome {
+            Ok(ChargeOutcome::Captured(capture)) => (PaymentSettlement::Captured(capture), None),
+            Ok(ChargeOutcome::Declined(reason)) => {
+                (PaymentSettlement::Failed(reason.clone()), Some(Error::PaymentDeclined(reason.into())))
+            }
+            Ok(ChargeOutcome::InvalidSource(reason)) => (
+                PaymentSettlement::Failed(reason),
+                Some(Error::invalid("source", "is not a card token the payment provider knows")),
+            ),
+            Err(unanswered) => {
+                tracing::warn!(payment_id = %stored.payment.payment_id, error = %unanswered, "payment left PENDING");
+                return Ok(Charged::Payment(stored.payment.clone()));
+            }
+        };
+        let payment = self.settle(&stored.payment, &settlement).await?;
+        Ok(match refusal {
+            Some(refusal) if payment.status == PaymentStatus::Failed => Charged::Refused(refusal),
+            _ => Charged::Payment(payment),
+        })
+    }
+
+    /// Settles a `PENDING` payment and delivers its event; returns the payment as it now stands.
+    /// When another path settled it first, or the write's own outcome is unknown (a timeout after
+    /// DynamoDB may have applied it), the payment is read again: never guessed.
+    pub async fn settle(&self, payment: &Payment, settlement: &PaymentSettlement) -> Result<Payment> {
+        let now = Timestamp::now();
+        match self.payments.settle(payment, settlement, now).await {
+            Ok(Some(entry)) => {
+                let (name, status) = match settlement {
+                    PaymentSettlement::Captured(_) => ("PaymentsCaptured", PaymentStatus::Captured),
+                    PaymentSettlement::Failed(_) => ("PaymentsFailed", PaymentStatus::Failed),
+                };
+                let ids = [("orderId", payment.order_id.to_string()), ("paymentId", payment.payment_id.to_string())];
+                metrics::emit(&[Metric::count(name, 1)], None, &ids);
+                metrics::emit(&[Metric::minor_units("PaymentAmount", payment.amount)], Some(payment.currency), &ids);
+                self.deliver(payment, entry).await;
+                let failure_reason = match settlement {
+                    PaymentSettlement::Failed(reason) => Some(reason.clone()),
+                    PaymentSettlement::Captured(_) => None,
+                };
+                Ok(Payment { status, failure_reason, updated_at: now, ..payment.clone() })
+            }
+            Ok(None) => self.current(payment).await,
+            Err(err) => {
+                tracing::warn!(payment_id = %payment.payment_id, error = ?err, "settling a payment failed; reading it");
+                self.current(payment).await
+            }
+        }
+    }
+
+    /// Asks the provider to refund (again: keyed by the refund id) and settles its answer; returns
+    /// the refund as it now stands.
+    pub async fn refund(&self, stored: &StoredPayment, refund: &Refund) -> Result<Refund> {
+        let Some(capture) = &stored.capture else {
+            return Err(Error::internal("refunding", "a captured payment without its charge"));
+        };
+        let request = RefundRequest {
+            refund_id: refund.refund_id,
+            payment_id: stored.payment.payment_id,
+            charge: capture.charge.clone(),
+            amount: refund.amount,
+        };
+        let outcome = self.provider.refund(&request).await;
+        faults::point(Point::AfterRefund);
+        self.settle_refund_outcome(&stored.payment, refund, outcome).await
+    }
+
+    /// Settles a refund as the provider's `outcome` says; a refund still pending keeps the
+    /// provider's id for asking later.
+    async fn settle_refund_outcome(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        outcome: Result<RefundOutcome, crate::payment_provider::Unanswered>,
+    ) -> Result<Refund> {
+        let settlement = match outcome {
+            Ok(RefundOutcome::Succeeded { id }) => RefundSettlement::Succeeded { provider_id: id },
+            Ok(RefundOutcome::Failed { id, reason }) => RefundSettlement::Failed { provider_id: id, reason },
+            Ok(RefundOutcome::Pending { id }) => {
+                if let Err(err) = self.payments.note_provider_refund(payment, refund, &id).await {
+                    tracing::warn!(refund_id = %refund.refund_id, error = ?err, "provider refund id not noted");
+                }
+                return Ok(refund.clone());
+            }
+            Err(unanswered) => {
+                tracing::warn!(refund_id = %refund.refund_id, error = %unanswered, "refund left PENDING");
+                return Ok(refund.clone());
+            }
+        };
+        self.settle_refund(payment, refund, &settlement).await
+    }
+
+    /// Settles a `PENDING` refund and delivers its event; returns the refund as it now stands.
+    pub async fn settle_refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        settlement: &RefundSettlement,
+    ) -> Result<Refund> {
+        let now = Timestamp::now();
+        match self.payments.settle_refund(payment, refund, settlement, now).await {
+            Ok(Some(entry)) => {
+                let (name, status, failure_reason) = match settlement {
+                    RefundSettlement::Succeeded { .. } => ("RefundsIssued", RefundStatus::Succeeded, None),
+                    RefundSettlement::Failed { reason, .. } => {
+                        ("RefundsFailed", RefundStatus::Failed, Some(reason.clone()))
+                    }
+                };
+                let ids = [("paymentId", payment.payment_id.to_string()), ("refundId", refund.refund_id.to_string())];
+                metrics::emit(&[Metric::count(name, 1)], None, &ids);
+                metrics::emit(&[Metric::minor_units("RefundAmount", refund.amount)], Some(payment.currency), &ids);
+                self.deliver(payment, entry).await;
+                Ok(Refund { status, failure_reason, updated_at: now, ..refund.clone() })
+            }
+            Ok(None) => self.current_refund(payment, refund).await,
+            Err(err) => {
+                tracing::warn!(refund_id = %refund.refund_id, error = ?err, "settling a refund failed; reading it");
+                self.current_refund(payment, refund).await
+            }
+        }
+    }
+
+    /// Settles every payment and refund `PENDING` since before `before` by asking the provider,
+    /// each on its own (one that fails does not stop the others).
+    pub async fn reconcile(&self, before: Timestamp) -> Result<Reconciled> {
+        let mut run = Reconciled::default();
+        for pending in self.payments.pending_since(before).await? {
+            match self.reconcile_one(&pending).await {
+                Ok(Some(true)) => run.settled += 1,
+                Ok(Some(false)) => run.still_pending += 1,
+                Ok(None) => run.given_up += 1,
+                Err(err) => {
+                    run.failed += 1;
+                    tracing::error!(?pending, error = ?err, "reconciling failed; it is tried again on the next run");
+                }
+            }
+        }
+        let stuck = Metric::count("PendingMoneyStuck", run.given_up as i64);
+        metrics::emit(&[Metric::count("PendingMoneySettled", run.settled as i64), stuck], None, &[]);
+        Ok(run)
+    }
+
+    /// `Some(settled)`, or `None` once it has been tried too often.
+    async fn reconcile_one(&self, pending: &Pending) -> Result<Option<bool>> {
+        if self.payments.count_attempt(pending).await? > MAX_RECONCILE_ATTEMPTS {
+            tracing::error!(?pending, "still PENDING after every reconciliation attempt; needs a person");
+            return Ok(None);
+        }
+        let Some(stored) = self.payments.get(&pending.payment_id).await? else { return Ok(Some(false)) };
+        let settled = match pending.refund_id {
+            None => match self.charge(&stored).await? {
+                Charged::Payment(payment) => payment.status != PaymentStatus::Pending,
+                Charged::Refused(_) => true,
+            },
+            Some(refund_id) => {
+                let Some(refund) = stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) else {
+                    return Ok(Some(false));
+                };
+                let refund = match stored.provider_refunds.get(&refund_id) {
+                    Some(id) => {
+                        let outcome = self.provider.refund_status(id).await;
+                        self.settle_refund_outcome(&stored.payment, refund, outcome).await?
+                    }
+                    None => self.refund(&stored, refund).await?,
+                };
+                refund.status != RefundStatus::Pending
+            }
+        };
+        Ok(Some(settled))
+    }
+
+    async fn deliver(&self, payment: &Payment, entry: OutboxEntry) {
+        outbox::deliver(&self.orders, &self.events, (payment.order_id, &payment.customer_id), &[entry]).await;
+    }
+
+    async fn current(&self, payment: &Payment) -> Result<Payment> {
+        let stored = self.payments.get(&payment.payment_id).await?;
+        stored.map(|s| s.payment).ok_or_else(Error::payment_not_found)
+    }
+
+    async fn current_refund(&self, payment: &Payment, refund: &Refund) -> Result<Refund> {
+        let stored = self.payments.get(&payment.payment_id).await?.ok_or_else(Error::payment_not_found)?;
+        stored
+            .payment
+            .refunds
+            .into_iter()
+            .find(|r| r.refund_id == refund.refund_id)
+            .ok_or_else(|| Error::internal("reading a refund", "it vanished"))
     }
 }

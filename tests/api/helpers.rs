@@ -7,18 +7,34 @@ use std::sync::{Mutex, OnceLock};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use local::api_gateway::GatewayRequest;
+use local::provider_emulator::{EmulatorSettings, Webhook};
 use local::{App, Resources, Settings, Template};
 use platform::keys;
+use platform::payment_provider::ProviderSettings;
 use serde_json::Value;
 
 pub struct TestApp {
     pub app: App,
     pub resources: Resources,
     pub sdk: aws_config::SdkConfig,
+    /// The test's own payment provider emulator.
+    pub provider_url: String,
 }
 
-/// Stands up an isolated copy of the platform's resources and the production clients over them.
+/// The provider emulator's key, and the secret its webhooks are signed with, in the tests.
+pub const PROVIDER_KEY: &str = "sk_test_tests";
+pub const WEBHOOK_SECRET: &str = "whsec_tests";
+/// How long the adapter waits for the provider in the tests (`tok_timeout` answers after 2 s).
+pub const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Stands up an isolated copy of the platform's resources and the production clients over them,
+/// a payment provider emulator of its own, and the API on a loopback port for its webhooks.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with the provider emulator configured by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut EmulatorSettings)) -> TestApp {
     capture_logs();
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
@@ -28,9 +44,30 @@ pub async fn spawn_app() -> TestApp {
     let template = Template::bundled();
     let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let resources = local::provision(&sdk, &template, &prefix).await.expect("provisioning on the emulator");
-    let settings = Settings { cursor_secret: "test-cursor-secret".into(), rules: Default::default() };
+    let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider_url = format!("http://127.0.0.1:{}", provider.local_addr().unwrap().port());
+    let mut emulator = EmulatorSettings::new(PROVIDER_KEY);
+    emulator.slow_answer = std::time::Duration::from_secs(2);
+    emulator.refund_failure_delay = std::time::Duration::from_millis(200);
+    let webhook_url = format!("http://127.0.0.1:{}/webhooks/payment-provider", api.local_addr().unwrap().port());
+    emulator.webhook = Some(Webhook { url: webhook_url, secret: WEBHOOK_SECRET.into() });
+    configure(&mut emulator);
+    tokio::spawn(local::provider_emulator::serve(provider, emulator));
+    let settings = Settings {
+        cursor_secret: "test-cursor-secret".into(),
+        rules: Default::default(),
+        provider: ProviderSettings {
+            base_url: provider_url.clone(),
+            api_key: PROVIDER_KEY.into(),
+            timeout: PROVIDER_TIMEOUT,
+        },
+        webhook_secret: WEBHOOK_SECRET.into(),
+    };
     let app = App::new(&sdk, template, resources.names(), settings);
-    TestApp { app, resources, sdk }
+    let authorizer = std::sync::Arc::new(local::auth::Authorizer::new("test-jwt-secret"));
+    tokio::spawn(local::server::serve(api, std::sync::Arc::new(app.clone()), authorizer));
+    TestApp { app, resources, sdk, provider_url }
 }
 
 /// Every log line this test process wrote so far, in the JSON format Lambda uses.
@@ -202,6 +239,50 @@ impl TestApp {
             .send()
             .await
             .unwrap();
+    }
+}
+
+impl TestApp {
+    /// The provider emulator's books: `{"captures": n, "payments": {id: {"captured", "refunded"}}}`.
+    pub async fn provider_books(&self) -> Value {
+        use http_body_util::BodyExt;
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<http_body_util::Empty<hyper::body::Bytes>>();
+        let uri = format!("{}/_emulator/books", self.provider_url).parse().unwrap();
+        let body = client.get(uri).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Runs the payment reconciler as its schedule would, `later_ms` from now.
+    pub async fn reconcile(&self, later_ms: i64) -> platform::payments::Reconciled {
+        let at = platform::domain::Timestamp::from_millis(platform::domain::Timestamp::now().millis() + later_ms);
+        payment_reconciler::handle(&self.app.payments, at).await.unwrap()
+    }
+
+    /// Makes every idempotency claim's lock expired, as time would after a request died.
+    pub async fn expire_idempotency_locks(&self) {
+        let db = platform::aws::dynamodb(&self.sdk);
+        let items = db
+            .scan()
+            .table_name(&self.resources.table)
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(":p", AttributeValue::S("IDEMPOTENCY#".into()))
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        for item in items {
+            db.update_item()
+                .table_name(&self.resources.table)
+                .key(keys::PK, item[keys::PK].clone())
+                .key(keys::SK, item[keys::SK].clone())
+                .update_expression("SET lockedUntil = :zero")
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                .send()
+                .await
+                .unwrap();
+        }
     }
 }
 

@@ -46,8 +46,18 @@ fn calls() -> BTreeMap<&'static str, Vec<Grant>> {
         (method!(OrderStore::with_outbox), vec![grant("dynamodb:GetItem", table)]),
         (method!(OrderStore::clear_outbox), vec![grant("dynamodb:UpdateItem", table)]),
         (method!(PaymentStore::get), vec![grant("dynamodb:Query", table)]),
-        (method!(PaymentStore::capture), vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)]),
-        (method!(PaymentStore::refund), vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)]),
+        (method!(PaymentStore::begin), vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)]),
+        (method!(PaymentStore::settle), vec![grant("dynamodb:UpdateItem", table)]),
+        (
+            method!(PaymentStore::begin_refund),
+            vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)],
+        ),
+        (method!(PaymentStore::note_provider_refund), vec![grant("dynamodb:UpdateItem", table)]),
+        (method!(PaymentStore::settle_refund), vec![grant("dynamodb:UpdateItem", table)]),
+        (method!(PaymentStore::pending_since), vec![grant("dynamodb:Query", "table/index/gsi3")]),
+        (method!(PaymentStore::count_attempt), vec![grant("dynamodb:UpdateItem", table)]),
+        ("aws::secret(provider key)", vec![grant("secretsmanager:GetSecretValue", "PaymentProviderKeySecret")]),
+        ("aws::secret(webhook secret)", vec![grant("secretsmanager:GetSecretValue", "PaymentWebhookSecret")]),
         (method!(IdempotencyStore::claim), vec![grant("dynamodb:PutItem", table)]),
         (method!(IdempotencyStore::complete), vec![grant("dynamodb:UpdateItem", table)]),
         (method!(IdempotencyStore::release), vec![grant("dynamodb:DeleteItem", table)]),
@@ -66,6 +76,14 @@ fn functions() -> BTreeMap<&'static str, Vec<&'static str>> {
     let idempotent =
         [method!(IdempotencyStore::claim), method!(IdempotencyStore::complete), method!(IdempotencyStore::release)];
     let deliver = [method!(EventPublisher::publish), method!(OrderStore::clear_outbox)];
+    // `PaymentDeps::charge`, `refund`, `settle`, `settle_refund`: what settling money calls.
+    let settle = [
+        "aws::secret(provider key)",
+        method!(PaymentStore::get),
+        method!(PaymentStore::settle),
+        method!(PaymentStore::settle_refund),
+        method!(PaymentStore::note_provider_refund),
+    ];
     let with = |own: &[&'static str], shared: &[&[&'static str]]| -> Vec<&'static str> {
         own.iter().copied().chain(shared.iter().flat_map(|s| s.iter().copied())).collect()
     };
@@ -77,12 +95,14 @@ fn functions() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("orders-cancel", with(&[method!(OrderStore::cancel)], &[&deliver])),
         (
             "payments-create",
-            with(&[method!(OrderStore::get), method!(PaymentStore::capture)], &[&idempotent, &deliver]),
+            with(&[method!(OrderStore::get), method!(PaymentStore::begin)], &[&idempotent, &deliver, &settle]),
         ),
         ("payments-get", vec![method!(PaymentStore::get)]),
+        ("payments-refund", with(&[method!(PaymentStore::begin_refund)], &[&idempotent, &deliver, &settle])),
+        ("payment-webhook", with(&["aws::secret(webhook secret)"], &[&deliver, &settle])),
         (
-            "payments-refund",
-            with(&[method!(PaymentStore::get), method!(PaymentStore::refund)], &[&idempotent, &deliver]),
+            "payment-reconciler",
+            with(&[method!(PaymentStore::pending_since), method!(PaymentStore::count_attempt)], &[&deliver, &settle]),
         ),
         ("order-processor", vec![method!(OrderStore::get), method!(OrderStore::decide)]),
         (
@@ -114,6 +134,8 @@ fn resource(value: &Value) -> String {
     };
     match text.as_str() {
         "!GetAtt:OrdersTable.Arn" => "table".to_owned(),
+        "!Ref:PaymentProviderKeySecret" => "PaymentProviderKeySecret".to_owned(),
+        "!Ref:PaymentWebhookSecret" => "PaymentWebhookSecret".to_owned(),
         "!Sub:${ExportsBucket.Arn}/reports/*" => "bucket/reports/*".to_owned(),
         _ => match text.strip_prefix("!Sub:${OrdersTable.Arn}/index/") {
             Some(index) => format!("table/index/{index}"),

@@ -4,6 +4,7 @@ mod fixtures;
 mod iam;
 mod idempotency;
 mod malformed_input;
+mod money_faults;
 mod openapi;
 mod order_processor;
 mod orders_cancel;

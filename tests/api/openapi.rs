@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use local::Template;
+use platform::domain::{PaymentStatus, RefundStatus};
 use serde_yaml::Value;
 
 fn document() -> Value {
@@ -50,5 +51,19 @@ fn the_document_uses_the_codes_limits_and_enumerations() {
     assert_eq!(schemas["Sku"]["maxLength"].as_u64(), Some(platform::domain::Sku::MAX_LEN as u64));
     assert_eq!(schemas["CustomerId"]["maxLength"].as_u64(), Some(platform::domain::CustomerId::MAX_LEN as u64));
     let codes: BTreeSet<String> = strings(&schemas["Error"]["properties"]["code"]["enum"]);
-    assert!(codes.contains("IDEMPOTENCY_KEY_REUSED") && codes.len() == 11);
+    assert!(codes.contains("IDEMPOTENCY_KEY_REUSED") && codes.contains("CONCURRENT_CHANGE") && codes.len() == 12);
+    let payment_statuses: BTreeSet<String> = [PaymentStatus::Pending, PaymentStatus::Captured, PaymentStatus::Failed]
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    assert_eq!(strings(&schemas["PaymentStatus"]["enum"]), payment_statuses);
+    let refund_statuses: BTreeSet<String> = [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed]
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    assert_eq!(strings(&schemas["RefundStatus"]["enum"]), refund_statuses);
+    assert_eq!(
+        schemas["Payment"]["properties"]["refunds"]["maxItems"].as_i64(),
+        Some(platform::store::MAX_REFUNDS_PER_PAYMENT)
+    );
 }

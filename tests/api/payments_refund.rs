@@ -82,10 +82,6 @@ async fn fifty_concurrent_refunds_of_a_tenth_each_refund_exactly_the_payment() {
 async fn refunds_that_cannot_be_made_get_their_documented_error_and_write_nothing() {
     let app = spawn_app().await;
     let (_, payment) = paid(&app, 2599).await;
-    let partly_paid_order = app.confirmed_order("alice").await["orderId"].as_str().unwrap().to_owned();
-    let partial = app.pay("alice", &partly_paid_order, 1000).await.body["paymentId"].as_str().unwrap().to_owned();
-    let (cancelled_order, on_cancelled) = paid(&app, 2599).await;
-    app.force(&cancelled_order, "status", AttributeValue::S("CANCELLED".into())).await;
     let refund = |id: &str| format!("/payments/{id}/refund");
 
     let cases = [
@@ -94,8 +90,6 @@ async fn refunds_that_cannot_be_made_get_their_documented_error_and_write_nothin
         ("more than was paid", refund(&payment), json!({"amount": 2600}), 409, "CONFLICT"),
         ("a reason too long", refund(&payment), json!({"reason": "x".repeat(501)}), 400, "VALIDATION_FAILED"),
         ("an unknown field", refund(&payment), json!({"amount": 1, "currency": "USD"}), 400, "VALIDATION_FAILED"),
-        ("an order not paid in full", refund(&partial), json!({"amount": 100}), 409, "CONFLICT"),
-        ("a cancelled order", refund(&on_cancelled), json!({"amount": 100}), 409, "CONFLICT"),
         ("a missing payment", refund(&uuid::Uuid::new_v4().to_string()), json!({}), 404, "NOT_FOUND"),
         ("a malformed payment id", refund("x%23y"), json!({}), 400, "VALIDATION_FAILED"),
     ];
@@ -108,7 +102,7 @@ async fn refunds_that_cannot_be_made_get_their_documented_error_and_write_nothin
     let bobs_view = app.request("POST", &refund(&payment)).customer("bob").json(&json!({})).send().await;
     assert_eq!(bobs_view.status, 404);
     let refund_items = app.items_with_prefix(keys::PAYMENT_PREFIX).await;
-    assert_eq!(refund_items, 3, "only the three payments are stored, no refund");
+    assert_eq!(refund_items, 1, "only the payment is stored, no refund");
 }
 
 #[tokio::test]

@@ -6,11 +6,15 @@ use std::path::Path;
 
 use daily_report::Report;
 use platform::domain::{
-    Caller, LineItemInput, Lines, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp,
+    Caller, LineItemInput, Lines, Order, OrderId, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId,
+    Timestamp,
 };
 use platform::exports::{ExportSink, S3Exports};
 use platform::{Error, Result};
 use serde_json::Value;
+
+use platform::payment_provider::Capture;
+use platform::store::{Begun, PaymentSettlement, RefundSettlement};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -19,7 +23,7 @@ async fn seed(app: &TestApp, at: &str, currency: &str, unit_price: i64, status: 
     let t = Timestamp::parse(at).unwrap();
     let caller = Caller::from_claims(Some("alice"), None).unwrap();
     let input = [LineItemInput { sku: "SKU-1".into(), quantity: 2, unit_price }];
-    let order = Order::new(caller.customer_id.clone(), Lines::parse(currency, &input).unwrap(), t);
+    let order = Order::new(OrderId::new(), caller.customer_id.clone(), Lines::parse(currency, &input).unwrap(), t);
     let store = &app.app.store;
     store.create(&order).await.unwrap();
     let id = order.order_id;
@@ -38,28 +42,17 @@ async fn seed(app: &TestApp, at: &str, currency: &str, unit_price: i64, status: 
     if matches!(status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded) {
         let payments = &app.app.payments.payments;
         let seen = store.get(&id).await.unwrap().unwrap();
-        let payment = Payment {
-            payment_id: PaymentId::new(),
-            order_id: id,
-            customer_id: seen.customer_id.clone(),
-            amount: seen.total,
-            currency: seen.currency,
-            status: PaymentStatus::Captured,
-            refunded: 0,
-            refunds: vec![],
-            created_at: t,
-        };
-        payments.capture(&caller, &seen, &payment, "ref").await.unwrap();
+        let mut payment = Payment::pending(PaymentId::new(), (&id, &seen.customer_id), seen.total, seen.currency, t);
+        assert!(matches!(payments.begin(&caller, &seen, &payment, "tok_visa").await.unwrap(), Begun::Started));
+        let capture = Capture { intent: "pi_seed".into(), charge: "ch_seed".into() };
+        payments.settle(&payment, &PaymentSettlement::Captured(capture), t).await.unwrap().expect("settled");
+        payment.status = PaymentStatus::Captured;
         if status != OrderStatus::Paid {
             let amount = if status == OrderStatus::Refunded { seen.total } else { seen.total / 4 };
-            let refund = Refund {
-                refund_id: RefundId::new(),
-                payment_id: payment.payment_id,
-                amount,
-                reason: None,
-                created_at: t,
-            };
-            payments.refund(&payment, &refund).await.unwrap();
+            let refund = Refund::pending(RefundId::new(), payment.payment_id, amount, None, t);
+            assert!(matches!(payments.begin_refund(&payment, &refund).await.unwrap(), Begun::Started));
+            let succeeded = RefundSettlement::Succeeded { provider_id: "re_seed".into() };
+            payments.settle_refund(&payment, &refund, &succeeded, t).await.unwrap().expect("settled");
         }
     }
     let stored = store.get(&id).await.unwrap().unwrap();

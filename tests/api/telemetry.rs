@@ -65,6 +65,8 @@ async fn money_and_orders_are_counted_as_embedded_metrics() {
     assert!(created["_aws"]["Timestamp"].is_i64() && created["FunctionName"].is_string());
 
     let captured = ours.iter().find(|d| d.get("PaymentsCaptured").is_some()).expect("PaymentsCaptured emitted");
-    assert_eq!((captured["PaymentAmount"].as_i64(), captured["Currency"].as_str()), (Some(2599), Some("USD")));
+    assert_eq!((captured["PaymentsCaptured"].as_i64(), captured.get("Currency")), (Some(1), None));
     assert_eq!(captured["paymentId"], payment.as_str());
+    let amount = ours.iter().find(|d| d.get("PaymentAmount").is_some()).expect("PaymentAmount emitted");
+    assert_eq!((amount["PaymentAmount"].as_i64(), amount["Currency"].as_str()), (Some(2599), Some("USD")));
 }

@@ -6,7 +6,7 @@ use local::Template;
 use platform::keys;
 
 /// Every route of the contract, and the binary that serves it.
-const ROUTES: [(&str, &str, &str); 8] = [
+const ROUTES: [(&str, &str, &str); 9] = [
     ("POST", "/orders", "orders-create"),
     ("GET", "/orders/{id}", "orders-get"),
     ("GET", "/orders", "orders-list"),
@@ -15,6 +15,7 @@ const ROUTES: [(&str, &str, &str); 8] = [
     ("POST", "/payments", "payments-create"),
     ("GET", "/payments/{id}", "payments-get"),
     ("POST", "/payments/{id}/refund", "payments-refund"),
+    ("POST", "/webhooks/payment-provider", "payment-webhook"),
 ];
 
 #[test]

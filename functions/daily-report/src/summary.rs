@@ -56,12 +56,12 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use platform::domain::{CustomerId, LineItemInput, Lines};
+    use platform::domain::{CustomerId, LineItemInput, Lines, OrderId};
 
     fn order(currency: &str, total: i64, status: OrderStatus, paid: i64, refunded: i64) -> Order {
         let lines =
             Lines::parse(currency, &[LineItemInput { sku: "A".into(), quantity: 1, unit_price: total }]).unwrap();
-        let mut o = Order::new(CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::now());
+        let mut o = Order::new(OrderId::new(), CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::now());
         (o.status, o.paid, o.refunded) = (status, paid, refunded);
         o
     }

@@ -1,6 +1,6 @@
 //! `POST /orders`: validates, writes the order with its `ORDER_CREATED` event, and queues the event.
 
-use platform::domain::{CustomerId, LineItemInput, Lines, Order, Timestamp};
+use platform::domain::{CustomerId, LineItemInput, Lines, Order, OrderId, Timestamp};
 use platform::events::EventPublisher;
 use platform::http::{self, Body, Request, Response};
 use platform::metrics::{self, Metric};
@@ -32,7 +32,9 @@ async fn create(store: &OrderStore, events: &EventPublisher, req: &Request) -> R
     let customer = caller.acting_for(named)?;
     let lines = Lines::parse(&body.currency, &body.items)?;
 
-    let written = store.create(&Order::new(customer, lines, Timestamp::now())).await?;
+    // With an Idempotency-Key the id is the key's: a second execution finds the first order.
+    let id = http::idempotency_key(req).map_or_else(OrderId::new, |key| OrderId::for_key(&caller.customer_id, key));
+    let written = store.create(&Order::new(id, customer, lines, Timestamp::now())).await?;
     let order = &written.order;
     metrics::emit(
         &[Metric::count("OrdersCreated", 1)],

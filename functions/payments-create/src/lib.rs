@@ -1,12 +1,15 @@
-//! `POST /payments`: captures a card payment and records it with its order in one transaction.
+//! `POST /payments`: writes the payment `PENDING` with a hold on its order, asks the provider to
+//! charge the card, and settles its answer: 201 `CAPTURED`, 402 declined, or 202 `PENDING` while
+//! the answer is not known (the webhook or the reconciler settles it within minutes).
 
 use platform::domain::{Currency, OrderId, Payment, PaymentId, PaymentStatus, Timestamp, parse_amount};
 use platform::error::Problems;
+use platform::faults::{self, Point};
 use platform::http::{self, Body, Request, Response};
-use platform::metrics::{self, Metric};
 use platform::payment_provider::PaymentProvider;
-use platform::payments::PaymentDeps;
-use platform::{Error, Result, outbox};
+use platform::payments::{Charged, PaymentDeps};
+use platform::store::{Begun, StoredPayment};
+use platform::{Error, Result};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -35,44 +38,40 @@ async fn create<P: PaymentProvider>(deps: &PaymentDeps<P>, req: &Request) -> Res
     problems.into_result()?;
     let (order_id, amount, currency) = (order_id.expect("valid"), amount.expect("valid"), currency.expect("valid"));
 
-    // Refuse early what cannot succeed, before the card is charged; the transaction below
-    // checks all of it again, atomically.
+    // Refuse early what cannot succeed; the transaction below checks all of it again, atomically.
     let order = deps
         .orders
         .get(&order_id)
         .await?
         .filter(|o| caller.can_access(&o.customer_id))
         .ok_or_else(Error::order_not_found)?;
-    if let Some(refusal) = order.payment_refusal(amount, currency) {
-        return Err(refusal);
-    }
 
-    let reference = deps.provider.capture(&body.source, amount, currency).await?;
-    let payment = Payment {
-        payment_id: PaymentId::new(),
-        order_id,
-        customer_id: order.customer_id.clone(),
-        amount,
-        currency,
-        status: PaymentStatus::Captured,
-        refunded: 0,
-        refunds: vec![],
-        created_at: Timestamp::now(),
+    let payment_id =
+        http::idempotency_key(req).map_or_else(PaymentId::new, |key| PaymentId::for_key(&caller.customer_id, key));
+    let payment =
+        Payment::pending(payment_id, (&order.order_id, &order.customer_id), amount, currency, Timestamp::now());
+    let stored = match deps.payments.begin(&caller, &order, &payment, &body.source).await? {
+        Begun::Started => StoredPayment::new(payment, body.source),
+        // The same request ran before: carry on from where it got to.
+        Begun::Existing(stored) if stored.payment.status == PaymentStatus::Pending => stored,
+        Begun::Existing(stored) => return Ok(reply(stored.payment)),
     };
-    let entry = match deps.payments.capture(&caller, &order, &payment, &reference).await {
-        Ok(entry) => entry,
-        Err(err) => {
-            if let Err(void) = deps.provider.void(&reference).await {
-                tracing::error!(reference, error = ?void, "a capture that was not recorded could not be voided");
-            }
-            return Err(err);
+    faults::point(Point::AfterPaymentWrite);
+    match deps.charge(&stored).await? {
+        Charged::Payment(payment) => Ok(reply(payment)),
+        Charged::Refused(refusal) => Err(refusal),
+    }
+}
+
+/// 201 once the provider confirmed, 202 while its answer is not known, 402 for a failed payment.
+fn reply(payment: Payment) -> Response<Body> {
+    let location = format!("/payments/{}", payment.payment_id);
+    match payment.status {
+        PaymentStatus::Captured => http::created(&location, &payment),
+        PaymentStatus::Pending => http::accepted(&location, &payment),
+        PaymentStatus::Failed => {
+            let reason = payment.failure_reason.unwrap_or_else(|| "the payment failed".into());
+            http::error_response(&Error::PaymentDeclined(reason.into()))
         }
-    };
-    metrics::emit(
-        &[Metric::count("PaymentsCaptured", 1), Metric::minor_units("PaymentAmount", amount)],
-        Some(currency),
-        &[("orderId", order_id.to_string()), ("paymentId", payment.payment_id.to_string())],
-    );
-    outbox::deliver(&deps.orders, &deps.events, (order.order_id, &order.customer_id), &[entry]).await;
-    Ok(http::created(&format!("/payments/{}", payment.payment_id), &payment))
+    }
 }

@@ -1,11 +1,14 @@
-//! `POST /payments/{id}/refund`: refunds part or all of what is left of a payment.
+//! `POST /payments/{id}/refund`: holds the amount on the payment and the order (`PENDING`), asks
+//! the provider to refund it, and settles the answer: 201 `SUCCEEDED` (or `FAILED`, with the
+//! amount refundable again), 202 `PENDING` while the money has not moved yet.
 
-use platform::domain::{PaymentId, Refund, RefundId, Timestamp, parse_amount, parse_reason};
+use platform::domain::{PaymentId, Refund, RefundId, RefundStatus, Timestamp, parse_amount, parse_reason};
+use platform::faults::{self, Point};
 use platform::http::{self, Body, Request, Response};
-use platform::metrics::{self, Metric};
 use platform::payment_provider::PaymentProvider;
 use platform::payments::PaymentDeps;
-use platform::{Error, Result, outbox};
+use platform::store::Begun;
+use platform::{Error, Result};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -33,23 +36,41 @@ async fn refund<P: PaymentProvider>(deps: &PaymentDeps<P>, req: &Request) -> Res
         .await?
         .filter(|p| caller.can_access(&p.payment.customer_id))
         .ok_or_else(Error::payment_not_found)?;
+    let refund_id =
+        http::idempotency_key(req).map_or_else(RefundId::new, |key| RefundId::for_key(&caller.customer_id, key));
+    if let Some(done) = stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) {
+        // The same request ran before and got as far as its hold.
+        return finish(deps, &stored, done.clone()).await;
+    }
     let payment = &stored.payment;
     let amount = requested.unwrap_or(payment.refundable());
-    if payment.refundable() == 0 || amount > payment.refundable() {
+    if amount == 0 || amount > payment.refundable() {
         return Err(Error::Conflict(format!("only {} can still be refunded", payment.refundable()).into()));
     }
-    let refund = Refund { refund_id: RefundId::new(), payment_id: id, amount, reason, created_at: Timestamp::now() };
+    let refund = Refund::pending(refund_id, id, amount, reason, Timestamp::now());
+    let refund = match deps.payments.begin_refund(payment, &refund).await? {
+        Begun::Started => refund,
+        Begun::Existing(existing) => existing,
+    };
+    finish(deps, &stored, refund).await
+}
 
-    let entry = deps.payments.refund(payment, &refund).await?;
-    // The refund is recorded; a processor failure now is for reconciliation, not for the client.
-    if let Err(err) = deps.provider.refund(&stored.provider_reference, amount).await {
-        tracing::error!(refund_id = %refund.refund_id, error = ?err, "recorded refund not sent to the processor");
-    }
-    metrics::emit(
-        &[Metric::count("RefundsIssued", 1), Metric::minor_units("RefundAmount", amount)],
-        Some(payment.currency),
-        &[("paymentId", id.to_string()), ("refundId", refund.refund_id.to_string())],
-    );
-    outbox::deliver(&deps.orders, &deps.events, (payment.order_id, &payment.customer_id), &[entry]).await;
-    Ok(http::created(&format!("/payments/{id}"), &refund))
+/// Asks the provider for a `PENDING` refund and replies with where it stands.
+async fn finish<P: PaymentProvider>(
+    deps: &PaymentDeps<P>,
+    stored: &platform::store::StoredPayment,
+    refund: Refund,
+) -> Result<Response<Body>> {
+    let refund = match refund.status {
+        RefundStatus::Pending => {
+            faults::point(Point::AfterRefundHold);
+            deps.refund(stored, &refund).await?
+        }
+        RefundStatus::Succeeded | RefundStatus::Failed => refund,
+    };
+    let location = format!("/payments/{}", stored.payment.payment_id);
+    Ok(match refund.status {
+        RefundStatus::Pending => http::accepted(&location, &refund),
+        RefundStatus::Succeeded | RefundStatus::Failed => http::created(&location, &refund),
+    })
 }

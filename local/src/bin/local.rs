@@ -5,17 +5,23 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use local::auth::{self, Authorizer};
+use local::provider_emulator::{self, EmulatorSettings, Webhook};
 use local::{App, Settings, Template};
 use platform::domain::OrderRules;
 use platform::domain::Timestamp;
 use platform::events::EventPublisher;
+use platform::payment_provider::{ProviderSettings, StripeProvider};
+use platform::payments::PaymentDeps;
 use platform::store::OrderStore;
 
 /// Names on the emulator start with this: `local-orders`, `local-order-queue`, ...
 const PREFIX: &str = "local";
 
-/// How often the outbox relay runs locally (in AWS: every minute).
+/// How often the outbox relay and the payment reconciler run locally (in AWS: every minute).
 const RELAY_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+/// The payment provider emulator's secret API key and webhook signing secret: local values.
+const PROVIDER_API_KEY: &str = "sk_test_local";
+const WEBHOOK_SECRET: &str = "whsec_local";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,20 +35,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(restored) => restored,
         None => local::provision(&sdk, &template, PREFIX).await?,
     };
-    let settings = Settings { cursor_secret: secret.clone(), rules: OrderRules::from_env()? };
+    // The payment provider: the emulator of its API, on its own port, calling our webhook route.
+    let provider_port: u16 = std::env::var("PAYMENT_PROVIDER_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(4242);
+    let provider_listener = tokio::net::TcpListener::bind(("127.0.0.1", provider_port)).await?;
+    let provider_url = format!("http://127.0.0.1:{}", provider_listener.local_addr()?.port());
+    let mut emulator = EmulatorSettings::new(PROVIDER_API_KEY);
+    emulator.webhook = Some(Webhook {
+        url: format!("http://127.0.0.1:{port}/webhooks/payment-provider"),
+        secret: WEBHOOK_SECRET.into(),
+    });
+    emulator.duplicate_deliveries = 1;
+    emulator.delivery_jitter = std::time::Duration::from_millis(500);
+    tokio::spawn(provider_emulator::serve(provider_listener, emulator));
+
+    let settings = Settings {
+        cursor_secret: secret.clone(),
+        rules: OrderRules::from_env()?,
+        provider: ProviderSettings {
+            base_url: provider_url.clone(),
+            api_key: PROVIDER_API_KEY.into(),
+            timeout: std::time::Duration::from_secs(3),
+        },
+        webhook_secret: WEBHOOK_SECRET.into(),
+    };
     let app = App::new(&sdk, template, resources.names(), settings);
 
     let customer = auth::mint(&secret, "demo-customer", "orders", 24 * 3600);
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
-    println!("{}", banner(port, &resources, &customer, &admin));
+    println!("{}", banner(port, &provider_url, &resources, &customer, &admin));
 
     tokio::spawn(local::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
     tokio::spawn(relay_every(RELAY_PERIOD, app.store.clone(), app.events.clone()));
+    tokio::spawn(reconcile_every(RELAY_PERIOD, app.payments.clone()));
     tokio::spawn(report_nightly(app.report.clone()));
 
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     tokio::select! {
-        served = local::server::serve(addr, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
+        served = local::server::serve(listener, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),
     }
     Ok(())
@@ -55,6 +84,17 @@ async fn relay_every(period: std::time::Duration, store: OrderStore, events: Eve
         ticks.tick().await;
         if let Err(error) = outbox_relay::handle(&store, &events, Timestamp::now()).await {
             tracing::warn!(error = ?error, "the outbox relay failed; it runs again on the next tick");
+        }
+    }
+}
+
+/// Runs the payment reconciler on a schedule, as EventBridge does in AWS.
+async fn reconcile_every(period: std::time::Duration, deps: PaymentDeps<StripeProvider>) {
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = payment_reconciler::handle(&deps, Timestamp::now()).await {
+            tracing::warn!(error = ?error, "the payment reconciler failed; it runs again on the next tick");
         }
     }
 }
@@ -75,12 +115,13 @@ async fn report_nightly(report: daily_report::Report<platform::exports::S3Export
 }
 
 /// What a developer needs to start: where things are, two tokens, and a walk through the API.
-fn banner(port: u16, resources: &local::Resources, customer: &str, admin: &str) -> String {
+fn banner(port: u16, provider: &str, resources: &local::Resources, customer: &str, admin: &str) -> String {
     let api = format!("http://127.0.0.1:{port}");
     format!(
         r#"
 The platform is up at {api}
   table {table} | queue {queue} | dead letters {dlq} | bucket {bucket}
+  payment provider emulator at {provider} (key {PROVIDER_API_KEY}; webhooks to /webhooks/payment-provider)
 
 export API={api}
 export CUSTOMER_TOKEN={customer}
@@ -95,6 +136,10 @@ curl -s -X POST $API/payments -H "authorization: Bearer $CUSTOMER_TOKEN" -H 'con
   -d '{{"orderId":"'$ORDER_ID'","amount":2500,"currency":"USD","source":"tok_visa"}}'
 curl -s -X POST $API/payments/$PAYMENT_ID/refund -H "authorization: Bearer $CUSTOMER_TOKEN" \
   -H 'content-type: application/json' -d '{{"amount":500,"reason":"damaged"}}'
+# a payment whose answer is lost (tok_timeout): 202 PENDING, then CAPTURED by the reconciler
+# within a minute; watch it with GET /payments/$PAYMENT_ID. tok_refundFails: refunds end FAILED.
+curl -s -X POST $API/payments -H "authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' \
+  -d '{{"orderId":"'$ORDER_ID'","amount":99,"currency":"USD","source":"tok_timeout"}}'
 # today's report, on demand
 curl -s -X POST $API/_local/report -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
   -d '{{"date":"'$(date -u +%F)'"}}'

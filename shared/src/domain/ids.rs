@@ -1,6 +1,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::FieldProblem;
@@ -10,7 +11,7 @@ use crate::error::FieldProblem;
 macro_rules! uuid_id {
     ($name:ident, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
@@ -21,6 +22,18 @@ macro_rules! uuid_id {
 
             pub fn parse(field: &str, s: &str) -> Result<Self, FieldProblem> {
                 parse_uuid(s).map(Self).ok_or_else(|| FieldProblem::new(field, "must be a lowercase hyphenated UUID"))
+            }
+
+            /// A small, stable number derived from the id, for write-sharded index keys.
+            pub fn shard(&self, shards: u32) -> u32 {
+                (self.0.as_u128() % u128::from(shards)) as u32
+            }
+
+            /// The id of what a caller's `Idempotency-Key` creates: the same caller and key always
+            /// name the same resource, so a second execution of the request (after a crash, a lost
+            /// reply, an expired lock) meets the first one's write instead of making another.
+            pub fn for_key(customer: &CustomerId, idempotency_key: &str) -> Self {
+                Self(key_bound_uuid(stringify!($name), customer, idempotency_key))
             }
         }
 
@@ -42,11 +55,18 @@ uuid_id!(OrderId, "A server-minted order id.");
 uuid_id!(PaymentId, "A server-minted payment id.");
 uuid_id!(RefundId, "A server-minted refund id.");
 
-impl OrderId {
-    /// A small, stable number derived from the id, for write-sharded index keys.
-    pub fn shard(&self, shards: u32) -> u32 {
-        (self.0.as_u128() % u128::from(shards)) as u32
-    }
+/// A UUID (version 8, name-based) from SHA-256 of the kind, the customer and the key.
+fn key_bound_uuid(kind: &str, customer: &CustomerId, key: &str) -> Uuid {
+    let digest = Sha256::new()
+        .chain_update(kind)
+        .chain_update([0])
+        .chain_update(customer.as_str())
+        .chain_update([0])
+        .chain_update(key)
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::new_v8(bytes)
 }
 
 fn parse_uuid(s: &str) -> Option<Uuid> {
@@ -140,6 +160,18 @@ mod tests {
         assert!(Sku::parse("s", &"a".repeat(65)).is_err());
         assert!(Sku::parse("s", "a,b").is_err());
         assert!(Sku::parse("s", "é").is_err());
+    }
+
+    #[test]
+    fn ids_bound_to_a_key_are_stable_per_caller_and_kind() {
+        let alice = CustomerId::parse("c", "alice").unwrap();
+        let bob = CustomerId::parse("c", "bob").unwrap();
+        let id = OrderId::for_key(&alice, "k-1");
+        assert_eq!(id, OrderId::for_key(&alice, "k-1"));
+        assert_ne!(id, OrderId::for_key(&bob, "k-1"));
+        assert_ne!(id, OrderId::for_key(&alice, "k-2"));
+        assert_ne!(id.to_string(), PaymentId::for_key(&alice, "k-1").to_string());
+        assert_eq!(OrderId::parse("id", &id.to_string()), Ok(id));
     }
 
     #[test]

@@ -12,6 +12,6 @@ pub use caller::Caller;
 pub use ids::{CustomerId, OrderId, PaymentId, RefundId, Sku};
 pub use money::{Currency, MAX_UNIT_PRICE};
 pub use order::{Change, LineItem, LineItemInput, Lines, MAX_ITEMS, MAX_QUANTITY, Order, OrderStatus};
-pub use payment::{MAX_AMOUNT, Payment, PaymentStatus, Refund, parse_amount, parse_reason};
+pub use payment::{MAX_AMOUNT, Payment, PaymentStatus, Refund, RefundStatus, parse_amount, parse_reason};
 pub use rules::OrderRules;
 pub use time::Timestamp;

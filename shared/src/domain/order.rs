@@ -65,12 +65,6 @@ impl Change {
             Self::Confirm | Self::Reject => &[Pending],
         }
     }
-
-    /// Whether money already taken blocks the change (an update could drop the total below
-    /// what was paid; a cancel would strand it).
-    pub fn requires_unpaid(self) -> bool {
-        matches!(self, Self::Update | Self::Cancel)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +133,13 @@ pub struct Order {
     pub paid: i64,
     pub refunded: i64,
     pub version: u64,
+    /// Captured plus in-flight payments: what no new payment may push past `total`. Kept beside
+    /// `paid` because a DynamoDB condition compares attributes but cannot add them. Not in the API.
+    #[serde(default, skip_serializing)]
+    pub committed: i64,
+    /// What refunds have returned to the card (`refunded` also holds those still `PENDING`). Not in the API.
+    #[serde(default, skip_serializing)]
+    pub returned: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
     pub created_at: Timestamp,
@@ -147,9 +148,9 @@ pub struct Order {
 
 impl Order {
     /// A new `PENDING` order at version 1.
-    pub fn new(customer_id: CustomerId, lines: Lines, now: Timestamp) -> Self {
+    pub fn new(order_id: OrderId, customer_id: CustomerId, lines: Lines, now: Timestamp) -> Self {
         Self {
-            order_id: OrderId::new(),
+            order_id,
             customer_id,
             status: OrderStatus::Pending,
             items: lines.items,
@@ -158,6 +159,8 @@ impl Order {
             paid: 0,
             refunded: 0,
             version: 1,
+            committed: 0,
+            returned: 0,
             rejection_reason: None,
             created_at: now,
             updated_at: now,
@@ -178,9 +181,15 @@ impl Order {
         self
     }
 
-    /// What a payment may still capture.
+    /// What a new payment may still take: the total less what is captured or being captured.
     pub fn outstanding(&self) -> i64 {
-        self.total - self.paid
+        self.total - self.committed
+    }
+
+    /// Whether money is held on the order: captured and not all returned, or a payment or refund
+    /// still in flight.
+    pub fn holds_money(&self) -> bool {
+        self.committed != self.returned
     }
 
     /// Why a payment of `amount` in `currency` cannot be captured for this order, if it cannot.
@@ -203,10 +212,13 @@ impl Order {
         if !change.allowed_from().contains(&self.status) {
             return Some(Error::Conflict(format!("order is {}", self.status.as_str()).into()));
         }
-        if change.requires_unpaid() && self.paid > 0 {
-            return Some(Error::Conflict("order has captured payments".into()));
+        match change {
+            Change::Update if self.committed > 0 => Some(Error::Conflict("order has payments".into())),
+            Change::Cancel if self.holds_money() => {
+                Some(Error::Conflict("money is held on the order; refund it first".into()))
+            }
+            _ => None,
         }
-        None
     }
 }
 
@@ -261,9 +273,10 @@ mod tests {
 
     fn order(status: OrderStatus, paid: i64) -> Order {
         let lines = Lines::parse("USD", &[item("A", 1, 100)]).unwrap();
-        let mut order = Order::new(CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::now());
+        let mut order = Order::new(OrderId::new(), CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::now());
         order.status = status;
         order.paid = paid;
+        order.committed = paid;
         order
     }
 
@@ -280,10 +293,15 @@ mod tests {
     }
 
     #[test]
-    fn paid_money_blocks_updates_and_cancellation() {
-        let partly_paid = order(OrderStatus::Confirmed, 50);
+    fn held_money_blocks_updates_and_cancellation_until_it_is_returned() {
+        let mut partly_paid = order(OrderStatus::Confirmed, 50);
         assert!(matches!(partly_paid.refusal(Change::Update), Some(Error::Conflict(_))));
         assert!(matches!(partly_paid.refusal(Change::Cancel), Some(Error::Conflict(_))));
+        partly_paid.refunded = 50;
+        assert!(partly_paid.refusal(Change::Cancel).is_some(), "a pending refund still holds the money");
+        partly_paid.returned = 50;
+        assert!(partly_paid.refusal(Change::Cancel).is_none());
+        assert!(partly_paid.refusal(Change::Update).is_some(), "a total cannot move under past payments");
     }
 
     #[test]

@@ -18,13 +18,51 @@ pub fn parse_amount(field: &str, amount: i64) -> Result<i64, FieldProblem> {
     }
 }
 
+/// A payment's state: written `PENDING` before the provider is called, then settled once, by
+/// whichever of the handler, the webhook or the reconciler learns the outcome first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentStatus {
+    /// The provider was asked; its answer is not known yet. The amount is held on the order.
+    Pending,
+    /// The provider captured the money; it counts in the order's `paid`.
     Captured,
+    /// The provider refused (declined, unusable card); nothing was taken.
+    Failed,
 }
 
-/// A captured payment with its refunds, as the API returns it.
+/// A refund's state, settled once like a payment's. A `PENDING` refund already holds its amount
+/// on the payment and the order, so concurrent refunds can never exceed what was captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    /// The provider could not return the money; the held amount is refundable again.
+    Failed,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Captured => "CAPTURED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+/// A payment with its refunds, as the API returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {
@@ -34,16 +72,46 @@ pub struct Payment {
     pub amount: i64,
     pub currency: Currency,
     pub status: PaymentStatus,
+    /// What its refunds hold: those `PENDING` and those `SUCCEEDED`.
     pub refunded: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
     #[serde(default)]
     pub refunds: Vec<Refund>,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl Payment {
+    /// A new `PENDING` payment.
+    pub fn pending(
+        payment_id: PaymentId,
+        order: (&OrderId, &CustomerId),
+        amount: i64,
+        currency: Currency,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            payment_id,
+            order_id: *order.0,
+            customer_id: order.1.clone(),
+            amount,
+            currency,
+            status: PaymentStatus::Pending,
+            refunded: 0,
+            failure_reason: None,
+            refunds: vec![],
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// What can still be refunded.
     pub fn refundable(&self) -> i64 {
-        self.amount - self.refunded
+        match self.status {
+            PaymentStatus::Captured => self.amount - self.refunded,
+            PaymentStatus::Pending | PaymentStatus::Failed => 0,
+        }
     }
 }
 
@@ -54,7 +122,33 @@ pub struct Refund {
     pub payment_id: PaymentId,
     pub amount: i64,
     pub reason: Option<String>,
+    pub status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Refund {
+    /// A new `PENDING` refund.
+    pub fn pending(
+        refund_id: RefundId,
+        payment_id: PaymentId,
+        amount: i64,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            refund_id,
+            payment_id,
+            amount,
+            reason,
+            status: RefundStatus::Pending,
+            failure_reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 /// A refund reason: at most [`MAX_REASON_CHARS`] characters, no control characters.

@@ -68,14 +68,19 @@ impl OrderRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CustomerId, LineItemInput, Lines, Timestamp};
+    use crate::domain::{CustomerId, LineItemInput, Lines, OrderId, Timestamp};
 
     fn order(items: &[(&str, i64, i64)]) -> Order {
         let input: Vec<_> = items
             .iter()
             .map(|(sku, q, p)| LineItemInput { sku: (*sku).into(), quantity: *q, unit_price: *p })
             .collect();
-        Order::new(CustomerId::parse("c", "alice").unwrap(), Lines::parse("USD", &input).unwrap(), Timestamp::now())
+        Order::new(
+            OrderId::new(),
+            CustomerId::parse("c", "alice").unwrap(),
+            Lines::parse("USD", &input).unwrap(),
+            Timestamp::now(),
+        )
     }
 
     #[test]

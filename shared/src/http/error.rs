@@ -22,7 +22,7 @@ impl Error {
             Self::PaymentDeclined(_) => StatusCode::PAYMENT_REQUIRED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ConcurrentChange => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -39,6 +39,7 @@ impl Error {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::ConcurrentChange => "CONCURRENT_CHANGE",
             Self::PreconditionFailed(_) => "PRECONDITION_FAILED",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -62,8 +63,15 @@ pub fn error_response(err: &Error) -> Response<Body> {
         Error::Validation { details, .. } => details.as_slice(),
         _ => &[],
     };
-    json(err.status(), &ErrorBody { error: message, code: err.code(), details })
+    let mut response = json(err.status(), &ErrorBody { error: message, code: err.code(), details });
+    if matches!(err, Error::ConcurrentChange) {
+        response.headers_mut().insert(lambda_http::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+    }
+    response
 }
+
+/// What `Retry-After` asks of a client after a `CONCURRENT_CHANGE`.
+pub const RETRY_AFTER_SECONDS: u16 = 1;
 
 #[cfg(test)]
 mod tests {
@@ -104,6 +112,7 @@ mod tests {
             (Error::Forbidden("no".into()), 403, "FORBIDDEN"),
             (Error::NotFound("Order not found".into()), 404, "NOT_FOUND"),
             (Error::Conflict("no".into()), 409, "CONFLICT"),
+            (Error::ConcurrentChange, 409, "CONCURRENT_CHANGE"),
             (Error::PreconditionFailed("no".into()), 412, "PRECONDITION_FAILED"),
             (Error::PayloadTooLarge { limit: 1 }, 413, "PAYLOAD_TOO_LARGE"),
             (Error::UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),

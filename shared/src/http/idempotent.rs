@@ -1,13 +1,20 @@
-//! `Idempotency-Key` for every POST: the same key and body within 24 h replays the first
+//! `Idempotency-Key` for every POST: the same key and body within 24 h replays the first final
 //! response, status and body byte for byte; the same key with another body is a 422.
+//!
+//! The record only keeps replies; what binds the effect to the key is the handlers' ids, derived
+//! from the caller and the key ([`idempotency_key`]), so a second execution (after a crash, or a
+//! lock that expired) meets the first one's writes. Replies that are not final are not stored: a
+//! 5xx, a `202` (the outcome is not known yet; a retry reports it once it is) and a
+//! `409 CONCURRENT_CHANGE` (retry as is).
 
 use std::future::Future;
 
-use lambda_http::{Body, Request, Response, http::header};
+use lambda_http::{Body, Request, Response, http::StatusCode, http::header};
 
 use super::{caller, error_response, respond};
 use crate::domain::Timestamp;
 use crate::error::{Error, Result};
+use crate::faults::{self, Point};
 use crate::store::{Claim, IdempotencyStore, StoredResponse};
 
 pub const HEADER: &str = "idempotency-key";
@@ -39,8 +46,9 @@ where
         }
         Ok(Claim::Mismatch) => error_response(&Error::IdempotencyKeyReused),
         Ok(Claim::Claimed) => {
+            faults::point(Point::AfterClaim);
             let response = respond(handler().await);
-            let outcome = if response.status().is_server_error() {
+            let outcome = if !is_final(&response) {
                 store.release(customer, key, &hash).await
             } else {
                 store.complete(customer, key, &hash, &stored(&response)).await
@@ -51,6 +59,20 @@ where
             response
         }
     }
+}
+
+/// The request's `Idempotency-Key`, when it has a valid one: what a handler derives the id of
+/// what it creates from.
+pub fn idempotency_key(req: &Request) -> Option<&str> {
+    req.headers().get(HEADER)?.to_str().ok().filter(|k| valid_key(k))
+}
+
+/// Whether a reply may be replayed for the key: not a 5xx, not `202 Accepted`, not a conflict
+/// the client should simply retry.
+fn is_final(response: &Response<Body>) -> bool {
+    let status = response.status();
+    let retryable_conflict = status == StatusCode::CONFLICT && response.headers().contains_key(header::RETRY_AFTER);
+    !(status.is_server_error() || status == StatusCode::ACCEPTED || retryable_conflict)
 }
 
 fn valid_key(key: &str) -> bool {

@@ -11,9 +11,9 @@ mod run;
 mod property_tests;
 
 pub use error::error_response;
-pub use idempotent::idempotent;
+pub use idempotent::{idempotency_key, idempotent};
 pub use request::{MAX_BODY_BYTES, caller, if_match, json_body, path_order_id, path_param, query};
-pub use response::{created, json, respond};
+pub use response::{accepted, created, json, respond};
 pub use run::run;
 
 pub use lambda_http::{Body, Request, Response, http::StatusCode};

@@ -26,6 +26,13 @@ pub fn created(location: &str, value: &impl Serialize) -> Response<Body> {
     response
 }
 
+/// `202 Accepted` with a `location` to follow: the outcome is not known yet.
+pub fn accepted(location: &str, value: &impl Serialize) -> Response<Body> {
+    let mut response = created(location, value);
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
 /// The response for a handler's result.
 pub fn respond(result: Result<Response<Body>>) -> Response<Body> {
     result.unwrap_or_else(|err| error_response(&err))

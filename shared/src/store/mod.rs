@@ -7,10 +7,15 @@ mod idempotency;
 mod orders;
 mod outbox;
 mod payments;
+mod pending;
+mod refunds;
+mod transact;
 
 pub use idempotency::{Claim, IdempotencyStore, StoredResponse};
 pub use orders::{Decision, OrderPage, OrderStore, PageRequest, Written};
-pub use payments::{PaymentStore, StoredPayment};
+pub use payments::{Begun, PaymentSettlement, PaymentStore, StoredPayment};
+pub use pending::Pending;
+pub use refunds::{MAX_REFUNDS_PER_PAYMENT, RefundSettlement};
 
 use std::collections::HashMap;
 

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::{
     Client,
     error::SdkError,
-    operation::update_item::UpdateItemError,
+    operation::{put_item::PutItemError, update_item::UpdateItemError},
     types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure},
 };
 use serde::Deserialize;
@@ -84,7 +84,8 @@ impl OrderStore {
         &self.table
     }
 
-    /// Writes a new order with its `ORDER_CREATED` event in its outbox.
+    /// Writes a new order with its `ORDER_CREATED` event in its outbox. An order of that id that
+    /// exists already (a second execution of the same idempotent request) is returned as it is.
     #[tracing::instrument(skip_all, fields(order_id = %order.order_id))]
     pub async fn create(&self, order: &Order) -> Result<Written> {
         let entry = OutboxEntry::new(EventType::OrderCreated, order.created_at);
@@ -97,16 +98,26 @@ impl OrderStore {
         {
             item.insert(name.into(), s(value));
         }
+        item.insert("committed".into(), n(0));
+        item.insert("returned".into(), n(0));
         item.insert("outbox".into(), to_value(&[&entry])?);
-        self.db
+        let result = self
+            .db
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
-            .await
-            .context("writing a new order")?;
-        Ok(Written { order: order.clone(), outbox: vec![entry] })
+            .await;
+        match result {
+            Ok(_) => Ok(Written { order: order.clone(), outbox: vec![entry] }),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                PutItemError::ConditionalCheckFailedException(existing) => written(existing.item.unwrap_or_default()),
+                other => Err(Error::internal("writing a new order", other)),
+            },
+            Err(e) => Err(Error::internal("writing a new order", e)),
+        }
     }
 
     /// The order with this id, whoever owns it.
@@ -246,8 +257,12 @@ impl OrderStore {
             "attribute_exists(pk)".to_owned(),
             expr.is_in("status", change.allowed_from().iter().map(|st| s(st.as_str()))),
         ];
-        if change.requires_unpaid() {
-            conditions.push(expr.eq("paid", n(0)));
+        // Money held blocks the change (see `Order::refusal`): an update could move the total
+        // under past payments; a cancel would strand what is captured or in flight.
+        match change {
+            Change::Update => conditions.push(expr.eq("committed", n(0))),
+            Change::Cancel => conditions.push(format!("{} = {}", expr.name("committed"), expr.name("returned"))),
+            Change::Confirm | Change::Reject => {}
         }
         if let Some(caller) = caller.filter(|c| !c.admin) {
             conditions.push(expr.eq("customerId", s(caller.customer_id.as_str())));

@@ -1,38 +1,102 @@
-use aws_sdk_dynamodb::{
-    Client,
-    error::SdkError,
-    operation::transact_write_items::TransactWriteItemsError,
-    types::{CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update},
-};
+//! Payments: written `PENDING` with a hold on their order, then settled once, each step one
+//! transaction with the order. The conditions are the money invariants; nothing is read first.
 
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::Client;
+use serde::Deserialize;
+
+use super::transact::{failed_item, new_item, transact, update};
 use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item};
-use crate::domain::{Caller, Order, OrderId, OrderStatus, Payment, PaymentId, Refund};
+use crate::domain::{Caller, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp};
 use crate::error::{Error, Result, ResultExt};
 use crate::events::{EventType, MoneyMoved, OutboxEntry};
-use crate::keys::{self, PK, SK};
+use crate::keys::{self, GSI3, PK, SK};
+use crate::payment_provider::{Capture, ChargeRequest};
 
-/// How often a transaction that lost a race with another transaction on the same items is tried
-/// again before the request gives up (real DynamoDB reports such races as `TransactionConflict`).
-const CONFLICT_ATTEMPTS: u32 = 5;
-
-/// A payment as stored: what the API shows, and the processor's reference for refunds.
+/// A payment as stored: what the API shows, and what asking the provider again needs.
 #[derive(Debug, Clone)]
 pub struct StoredPayment {
     pub payment: Payment,
-    pub provider_reference: String,
+    /// The card token, to repeat the charge exactly (the provider's idempotency needs the same
+    /// parameters). A token is a single-use reference, not card data.
+    pub source: String,
+    /// Where the money is at the provider, once captured.
+    pub capture: Option<Capture>,
+    /// The provider's id of each refund it made.
+    pub provider_refunds: BTreeMap<RefundId, String>,
 }
 
-#[derive(serde::Deserialize)]
+impl StoredPayment {
+    /// A payment just written, before the provider knows of it.
+    pub fn new(payment: Payment, source: String) -> Self {
+        Self { payment, source, capture: None, provider_refunds: BTreeMap::new() }
+    }
+
+    /// The charge to ask the provider for (again).
+    pub fn charge_request(&self) -> ChargeRequest {
+        let p = &self.payment;
+        ChargeRequest {
+            payment_id: p.payment_id,
+            order_id: p.order_id,
+            source: self.source.clone(),
+            amount: p.amount,
+            currency: p.currency,
+        }
+    }
+}
+
+/// What the provider said of a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentSettlement {
+    Captured(Capture),
+    Failed(String),
+}
+
+/// What writing a new payment found.
+#[derive(Debug)]
+pub enum Begun<T> {
+    /// Written now: go on and ask the provider.
+    Started,
+    /// Its id was written before (the same idempotent request, run again): here it is as stored.
+    Existing(T),
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Reference {
-    provider_reference: String,
+struct PaymentExtras {
+    #[serde(default)]
+    source: String,
+    provider_intent: Option<String>,
+    provider_charge: Option<String>,
 }
 
-/// Payments and refunds, written together with their order in one transaction each.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefundExtras {
+    provider_refund_id: Option<String>,
+}
+
+/// Payments and refunds, each change written together with its order in one transaction.
 #[derive(Debug, Clone)]
 pub struct PaymentStore {
-    db: Client,
-    table: String,
+    pub(super) db: Client,
+    pub(super) table: String,
+}
+
+/// The money event of a payment or refund, for the order's outbox.
+pub(super) fn money_entry(kind: EventType, payment: &Payment, refund: Option<&Refund>, now: Timestamp) -> OutboxEntry {
+    let money = MoneyMoved {
+        payment_id: payment.payment_id,
+        refund_id: refund.map(|r| r.refund_id),
+        amount: refund.map_or(payment.amount, |r| r.amount),
+        currency: payment.currency,
+    };
+    OutboxEntry::money(kind, now, money)
+}
+
+fn decode_payment(item: Item) -> Result<(Payment, PaymentExtras)> {
+    Ok((from_item(item.clone())?, from_item(item)?))
 }
 
 impl PaymentStore {
@@ -40,11 +104,12 @@ impl PaymentStore {
         Self { db, table: table.into() }
     }
 
-    /// A payment with its refunds, in the order they were made.
+    /// A payment with its refunds, oldest first.
     #[tracing::instrument(skip(self))]
     pub async fn get(&self, id: &PaymentId) -> Result<Option<StoredPayment>> {
-        let mut payment: Option<StoredPayment> = None;
+        let mut payment = None;
         let mut refunds = vec![];
+        let mut provider_refunds = BTreeMap::new();
         let mut items = self
             .db
             .query()
@@ -58,203 +123,143 @@ impl PaymentStore {
             .send();
         while let Some(item) = items.next().await {
             let item = item.context("reading a payment")?;
-            let is_refund =
-                item.get(SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(keys::REFUND_PREFIX));
-            if is_refund {
-                refunds.push(from_item::<Refund>(item)?);
+            let sk = item.get(SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if keys::refund_id_of(&sk).is_some() {
+                let RefundExtras { provider_refund_id } = from_item(item.clone())?;
+                let refund: Refund = from_item(item)?;
+                if let Some(provider_id) = provider_refund_id {
+                    provider_refunds.insert(refund.refund_id, provider_id);
+                }
+                refunds.push(refund);
             } else {
-                let Reference { provider_reference } = from_item(item.clone())?;
-                payment = Some(StoredPayment { payment: from_item(item)?, provider_reference });
+                payment = Some(decode_payment(item)?);
             }
         }
-        Ok(payment.map(|mut stored| {
-            stored.payment.refunds = refunds;
-            stored
+        refunds.sort_by_key(|r| (r.created_at, r.refund_id));
+        Ok(payment.map(|(mut payment, extras)| {
+            payment.refunds = refunds;
+            let capture =
+                extras.provider_intent.zip(extras.provider_charge).map(|(intent, charge)| Capture { intent, charge });
+            StoredPayment { payment, source: extras.source, capture, provider_refunds }
         }))
     }
 
-    /// Records a captured payment and raises its order's `paid`, in one transaction that holds
-    /// only if the order is still `CONFIRMED`, in the same currency and total, and the amount
-    /// still fits: `paid <= total - amount`. Returns the order's new outbox entry.
+    /// Writes a `PENDING` payment and holds its amount on the order, in one transaction that
+    /// holds only if the order is `CONFIRMED`, the caller's (or the caller an admin), in the
+    /// payment's currency, still of the total seen, and the amount fits what no other payment has
+    /// taken or is taking: `committed <= total - amount`.
     #[tracing::instrument(skip_all, fields(payment_id = %payment.payment_id, order_id = %payment.order_id))]
-    pub async fn capture(
+    pub async fn begin(
         &self,
         caller: &Caller,
         seen: &Order,
         payment: &Payment,
-        reference: &str,
-    ) -> Result<OutboxEntry> {
-        let money = MoneyMoved {
-            payment_id: payment.payment_id,
-            refund_id: None,
-            amount: payment.amount,
-            currency: payment.currency,
-        };
-        let entry = OutboxEntry::money(EventType::PaymentCaptured, payment.created_at, money);
-
-        let key = keys::payment(&payment.payment_id);
+        source: &str,
+    ) -> Result<Begun<StoredPayment>> {
         let mut item = to_item(payment)?;
         item.remove("refunds");
-        item.insert("providerReference".into(), s(reference));
-        item.insert(PK.into(), s(key.pk));
-        item.insert(SK.into(), s(key.sk));
-        for (name, value) in keys::payment_index_keys(payment) {
+        item.insert("source".into(), s(source));
+        item.insert("refundCount".into(), n(0));
+        for (name, value) in keys::payment_index_keys(payment).into_iter().chain(keys::pending_keys(
+            payment.payment_id.shard(keys::PENDING_SHARDS),
+            payment.created_at,
+            &payment.payment_id,
+        )) {
             item.insert(name.into(), s(value));
         }
-        let put = new_item(&self.table, item)?;
+        let put = new_item(&self.table, keys::payment(&payment.payment_id), item)?;
 
         let mut expr = Expr::default();
-        let set = change_clauses(&mut expr, &seen.order_id, Some(&entry), payment.created_at)?;
-        let update = format!("SET {} ADD {} {}", set.join(", "), expr.name("paid"), expr.value(n(payment.amount)));
+        let committed = expr.name("committed");
+        let hold = format!("ADD {committed} {}", expr.value(n(payment.amount)));
         let mut conditions = vec![
             "attribute_exists(pk)".to_owned(),
             expr.eq("status", s(OrderStatus::Confirmed.as_str())),
             expr.eq("currency", s(payment.currency.as_str())),
             expr.eq("total", n(seen.total)),
-            format!("{} <= {}", expr.name("paid"), expr.value(n(seen.total - payment.amount))),
+            format!("{committed} <= {}", expr.value(n(seen.total - payment.amount))),
         ];
         if !caller.admin {
             conditions.push(expr.eq("customerId", s(caller.customer_id.as_str())));
         }
-        let order = order_update(&self.table, &seen.order_id, update, conditions, expr)?;
+        let order = update(&self.table, keys::order(&seen.order_id), hold, &conditions, expr)?;
 
-        match self.transact(vec![put, order]).await? {
-            None => Ok(entry),
-            Some(reasons) => Err(match failed_item(&reasons, 1) {
-                Some(old) => {
-                    let order = decode_order(old)?;
-                    if !caller.can_access(&order.customer_id) {
-                        Error::order_not_found()
-                    } else {
-                        order
-                            .payment_refusal(payment.amount, payment.currency)
-                            .unwrap_or_else(|| Error::Conflict("the order changed while paying; retry".into()))
-                    }
-                }
-                None => Error::order_not_found(),
-            }),
-        }
-    }
-
-    /// Records a refund and raises the payment's and the order's `refunded`, in one transaction
-    /// that holds only if the payment can still refund that much (`refunded <= amount - refund`)
-    /// and the order is paid in full. Returns the order's new outbox entry.
-    #[tracing::instrument(skip_all, fields(payment_id = %payment.payment_id, refund_id = %refund.refund_id))]
-    pub async fn refund(&self, payment: &Payment, refund: &Refund) -> Result<OutboxEntry> {
-        let money = MoneyMoved {
-            payment_id: payment.payment_id,
-            refund_id: Some(refund.refund_id),
-            amount: refund.amount,
-            currency: payment.currency,
+        let Some(reasons) = transact(&self.db, vec![put, order]).await? else {
+            return Ok(Begun::Started);
         };
-        let entry = OutboxEntry::money(EventType::RefundIssued, refund.created_at, money);
-
-        let key = keys::refund(refund);
-        let mut item = to_item(refund)?;
-        item.insert(PK.into(), s(key.pk));
-        item.insert(SK.into(), s(key.sk));
-        let put = new_item(&self.table, item)?;
-
-        let mut expr = Expr::default();
-        let refunded = expr.name("refunded");
-        let payment_update = Update::builder()
-            .table_name(&self.table)
-            .key(PK, s(keys::payment(&payment.payment_id).pk))
-            .key(SK, s(keys::payment(&payment.payment_id).sk))
-            .update_expression(format!("ADD {refunded} {}", expr.value(n(refund.amount))))
-            .condition_expression(format!(
-                "attribute_exists(pk) AND {refunded} <= {}",
-                expr.value(n(payment.amount - refund.amount))
-            ))
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .context("building a payment update")?;
-
-        let mut expr = Expr::default();
-        let set = change_clauses(&mut expr, &payment.order_id, Some(&entry), refund.created_at)?;
-        let update = format!("SET {} ADD {} {}", set.join(", "), expr.name("refunded"), expr.value(n(refund.amount)));
-        let conditions = vec![
-            "attribute_exists(pk)".to_owned(),
-            expr.eq("status", s(OrderStatus::Confirmed.as_str())),
-            format!("{} = {}", expr.name("paid"), expr.name("total")),
-        ];
-        let order = order_update(&self.table, &payment.order_id, update, conditions, expr)?;
-
-        let payment_update = TransactWriteItem::builder().update(payment_update).build();
-        match self.transact(vec![put, payment_update, order]).await? {
-            None => Ok(entry),
-            Some(reasons) if failed_item(&reasons, 1).is_some() => {
-                let now: Payment = from_item(failed_item(&reasons, 1).expect("checked"))?;
-                Err(Error::Conflict(format!("only {} can still be refunded", now.refundable()).into()))
-            }
-            Some(_) => Err(Error::Conflict("the order is not paid in full".into())),
-        }
-    }
-
-    /// Runs a transaction; `Some(reasons)` when a condition refused it. A transaction cancelled
-    /// for any other reason (a `TransactionConflict` with a concurrent transaction on the same
-    /// items) is retried with a short, growing pause.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<CancellationReason>>> {
-        for attempt in 1..=CONFLICT_ATTEMPTS {
-            let result = self.db.transact_write_items().set_transact_items(Some(items.clone())).send().await;
-            let reasons = match result {
-                Ok(_) => return Ok(None),
-                Err(SdkError::ServiceError(e)) => match e.into_err() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
-                        c.cancellation_reasons.unwrap_or_default()
-                    }
-                    other => return Err(Error::internal("writing a transaction", other)),
-                },
-                Err(e) => return Err(Error::internal("writing a transaction", e)),
+        if let Some(existing) = failed_item(&reasons, 0) {
+            let (existing, _) = decode_payment(existing)?;
+            return match self.get(&existing.payment_id).await? {
+                Some(stored) => Ok(Begun::Existing(stored)),
+                None => Err(Error::internal("reading an existing payment", "it vanished")),
             };
-            if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
-                return Ok(Some(reasons));
-            }
-            tracing::debug!(attempt, "transaction lost a race; retrying");
-            tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
         }
-        Err(Error::Conflict("too many concurrent changes to this payment; retry".into()))
+        Err(match failed_item(&reasons, 1) {
+            Some(old) if !old.is_empty() => {
+                let order = decode_order(old)?;
+                if !caller.can_access(&order.customer_id) {
+                    Error::order_not_found()
+                } else {
+                    order.payment_refusal(payment.amount, payment.currency).unwrap_or(Error::ConcurrentChange)
+                }
+            }
+            _ => Error::order_not_found(),
+        })
     }
-}
 
-/// A `Put` of a new item, refused if the key exists.
-fn new_item(table: &str, item: Item) -> Result<TransactWriteItem> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .context("building a put")?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
+    /// Settles a `PENDING` payment: `CAPTURED` raises the order's `paid`; `FAILED` releases its
+    /// hold. One transaction with the order and its event, applied only while the payment is
+    /// `PENDING`: `Ok(None)` when someone settled it first (the handler, the webhook and the
+    /// reconciler may all try; exactly one wins).
+    #[tracing::instrument(skip_all, fields(payment_id = %payment.payment_id))]
+    pub async fn settle(
+        &self,
+        payment: &Payment,
+        settlement: &PaymentSettlement,
+        now: Timestamp,
+    ) -> Result<Option<OutboxEntry>> {
+        let mut expr = Expr::default();
+        let (gsi3pk, gsi3sk) = (expr.name(GSI3.pk), expr.name(GSI3.sk));
+        let mut sets = vec![expr.eq("updatedAt", s(now.to_string()))];
+        let (kind, order_change) = match settlement {
+            PaymentSettlement::Captured(capture) => {
+                sets.push(expr.eq("status", s(PaymentStatus::Captured.as_str())));
+                sets.push(expr.eq("providerIntent", s(&capture.intent)));
+                sets.push(expr.eq("providerCharge", s(&capture.charge)));
+                (EventType::PaymentCaptured, ("paid", payment.amount))
+            }
+            PaymentSettlement::Failed(reason) => {
+                sets.push(expr.eq("status", s(PaymentStatus::Failed.as_str())));
+                sets.push(expr.eq("failureReason", s(reason.chars().take(500).collect::<String>())));
+                (EventType::PaymentFailed, ("committed", -payment.amount))
+            }
+        };
+        let still_pending = [expr.eq("status", s(PaymentStatus::Pending.as_str()))];
+        let write = format!("SET {} REMOVE {gsi3pk}, {gsi3sk}", sets.join(", "));
+        let payment_update = update(&self.table, keys::payment(&payment.payment_id), write, &still_pending, expr)?;
 
-/// An `Update` of an order item that returns the old item when its condition fails.
-fn order_update(
-    table: &str,
-    id: &OrderId,
-    update: String,
-    conditions: Vec<String>,
-    expr: Expr,
-) -> Result<TransactWriteItem> {
-    let key = keys::order(id);
-    let update = Update::builder()
-        .table_name(table)
-        .key(PK, s(key.pk))
-        .key(SK, s(key.sk))
-        .update_expression(update)
-        .condition_expression(conditions.join(" AND "))
-        .set_expression_attribute_names(expr.names())
-        .set_expression_attribute_values(expr.values())
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .context("building an order update")?;
-    Ok(TransactWriteItem::builder().update(update).build())
-}
+        let entry = money_entry(kind, payment, None, now);
+        let order_update = self.order_money(payment, &[order_change], &entry, now)?;
+        match transact(&self.db, vec![payment_update, order_update]).await? {
+            None => Ok(Some(entry)),
+            Some(reasons) if failed_item(&reasons, 0).is_some() => Ok(None),
+            Some(_) => Err(Error::internal("settling a payment", "its order is gone")),
+        }
+    }
 
-/// The old item of the transaction's `index`-th write, if that write's condition failed.
-fn failed_item(reasons: &[CancellationReason], index: usize) -> Option<Item> {
-    let reason = reasons.get(index)?;
-    (reason.code() == Some("ConditionalCheckFailed")).then(|| reason.item.clone().unwrap_or_default())
+    /// The order's side of a money change: `ADD` each amount, bump the version, append the event.
+    pub(super) fn order_money(
+        &self,
+        payment: &Payment,
+        amounts: &[(&str, i64)],
+        entry: &OutboxEntry,
+        now: Timestamp,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+        let mut expr = Expr::default();
+        let set = change_clauses(&mut expr, &payment.order_id, Some(entry), now)?;
+        let adds: Vec<String> =
+            amounts.iter().map(|(name, amount)| format!("{} {}", expr.name(name), expr.value(n(amount)))).collect();
+        let write = format!("SET {} ADD {}", set.join(", "), adds.join(", "));
+        update(&self.table, keys::order(&payment.order_id), write, &["attribute_exists(pk)".to_owned()], expr)
+    }
 }

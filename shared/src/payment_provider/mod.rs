@@ -1,0 +1,98 @@
+//! The payment provider: the card processor behind a Stripe-style HTTP API. The platform talks to
+//! it only through [`PaymentProvider`]; [`StripeProvider`] is the adapter, used in AWS against the
+//! real provider and locally against the project's emulator of its API.
+//!
+//! Every mutating call carries the provider's `Idempotency-Key`, set to our own payment or refund
+//! id, so asking again is always safe: the provider answers a repeated call with its first answer
+//! and never charges or refunds twice. An answer that did not arrive (a timeout, a lost connection,
+//! a 5xx) is [`Unanswered`]: not a failure, an unknown, settled later by the webhook or by asking
+//! again (reconciliation).
+
+mod stripe;
+pub mod webhook;
+
+use std::future::Future;
+
+pub use stripe::{ProviderSettings, StripeProvider};
+
+use crate::domain::{Currency, OrderId, PaymentId, RefundId};
+
+/// What to charge: repeated with the same values whenever the outcome is asked for again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    pub payment_id: PaymentId,
+    pub order_id: OrderId,
+    /// The card token the client sent.
+    pub source: String,
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// Where a captured payment is at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    /// The payment intent (`pi_...`).
+    pub intent: String,
+    /// The charge that refunds name (`ch_...`).
+    pub charge: String,
+}
+
+/// The provider's definitive answer to a charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Captured(Capture),
+    /// The card was declined; nothing was taken.
+    Declined(String),
+    /// The provider does not know the card token; nothing was taken.
+    InvalidSource(String),
+}
+
+/// What to refund, repeated with the same values whenever the outcome is asked for again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    /// The charge to refund ([`Capture::charge`]).
+    pub charge: String,
+    pub amount: i64,
+}
+
+/// The provider's answer to a refund, with its id (`re_...`) when it made one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded {
+        id: String,
+    },
+    /// Accepted; the money moves later, and the provider says how by webhook or when asked.
+    Pending {
+        id: String,
+    },
+    /// Refused or failed: nothing was returned to the card.
+    Failed {
+        id: Option<String>,
+        reason: String,
+    },
+}
+
+/// The provider's answer did not arrive, or was not one we understand: the operation may or may
+/// not have happened.
+#[derive(Debug, thiserror::Error)]
+#[error("the payment provider gave no usable answer to {operation}")]
+pub struct Unanswered {
+    pub operation: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// A card processor with a Stripe-style API. Amounts are minor units.
+pub trait PaymentProvider: Send + Sync {
+    /// Creates and confirms a payment intent with automatic capture, keyed by the payment id.
+    /// Asked again with the same request, it returns the first outcome.
+    fn charge(&self, request: &ChargeRequest) -> impl Future<Output = Result<ChargeOutcome, Unanswered>> + Send;
+
+    /// Refunds part or all of a charge, keyed by the refund id.
+    fn refund(&self, request: &RefundRequest) -> impl Future<Output = Result<RefundOutcome, Unanswered>> + Send;
+
+    /// Where a refund the provider made (`re_...`) stands now.
+    fn refund_status(&self, id: &str) -> impl Future<Output = Result<RefundOutcome, Unanswered>> + Send;
+}

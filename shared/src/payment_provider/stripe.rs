@@ -1,0 +1,177 @@
+//! The adapter to a Stripe-style API: form-encoded requests, `Authorization: Bearer <secret key>`,
+//! `Idempotency-Key` on every POST, JSON answers, a timeout on every call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::{Client, connect::HttpConnector};
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use super::{Capture, ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, Unanswered};
+
+/// Where the provider is and how we authenticate: from the deployment's settings.
+#[derive(Clone)]
+pub struct ProviderSettings {
+    /// `https://api.stripe.com` in production; the emulator's address locally.
+    pub base_url: String,
+    /// The secret API key, read from Secrets Manager at init in AWS.
+    pub api_key: String,
+    /// How long one call may take before its answer counts as not arrived.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings").field("base_url", &self.base_url).field("timeout", &self.timeout).finish()
+    }
+}
+
+/// The Stripe-style provider over HTTPS (or plain HTTP to a local emulator).
+#[derive(Debug, Clone)]
+pub struct StripeProvider {
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    settings: Arc<ProviderSettings>,
+}
+
+impl StripeProvider {
+    /// The provider's certificates are checked against the Mozilla roots compiled in (no system
+    /// store to load at cold start).
+    pub fn new(settings: ProviderSettings) -> Self {
+        let connector =
+            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
+        let http = Client::builder(TokioExecutor::new()).build(connector);
+        Self { http, settings: Arc::new(settings) }
+    }
+
+    /// One call: the HTTP status and the JSON answer, or [`Unanswered`] when none arrived in time.
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+        form: &[(&str, String)],
+        idempotency_key: Option<String>,
+    ) -> Result<(StatusCode, Value), Unanswered> {
+        let unanswered = |source: Box<dyn std::error::Error + Send + Sync>| Unanswered { operation, source };
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.settings.base_url.trim_end_matches('/')))
+            .header("authorization", format!("Bearer {}", self.settings.api_key))
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        let request = request.body(Full::new(Bytes::from(body))).map_err(|e| unanswered(e.into()))?;
+        let exchange = async {
+            let response = self.http.request(request).await.map_err(|e| unanswered(e.into()))?;
+            let status = response.status();
+            let bytes = response.into_body().collect().await.map_err(|e| unanswered(e.into()))?.to_bytes();
+            let json = serde_json::from_slice(&bytes).map_err(|e| unanswered(e.into()))?;
+            Ok((status, json))
+        };
+        match tokio::time::timeout(self.settings.timeout, exchange).await {
+            Ok(answer) => answer,
+            Err(elapsed) => Err(unanswered(elapsed.into())),
+        }
+    }
+}
+
+/// What a non-2xx answer says went wrong, or that it is not an answer we can act on.
+fn error_of(operation: &'static str, status: StatusCode, json: &Value) -> Unanswered {
+    let message = json["error"]["message"].as_str().unwrap_or("no error message").to_owned();
+    Unanswered { operation, source: format!("HTTP {status}: {message}").into() }
+}
+
+fn text(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_owned)
+}
+
+/// A refund object as an outcome; `None` for a status we do not know.
+pub(super) fn refund_outcome(refund: &Value) -> Option<RefundOutcome> {
+    let id = text(&refund["id"])?;
+    Some(match refund["status"].as_str()? {
+        "succeeded" => RefundOutcome::Succeeded { id },
+        "pending" | "requires_action" => RefundOutcome::Pending { id },
+        "failed" | "canceled" => {
+            let reason = text(&refund["failure_reason"]).unwrap_or_else(|| "the provider failed the refund".into());
+            RefundOutcome::Failed { id: Some(id), reason }
+        }
+        _ => return None,
+    })
+}
+
+impl PaymentProvider for StripeProvider {
+    #[tracing::instrument(skip_all, fields(payment_id = %request.payment_id))]
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, Unanswered> {
+        const OPERATION: &str = "a charge";
+        let form = [
+            ("amount", request.amount.to_string()),
+            ("currency", request.currency.as_str().to_ascii_lowercase()),
+            ("confirm", "true".into()),
+            ("capture_method", "automatic".into()),
+            ("payment_method_data[type]", "card".into()),
+            ("payment_method_data[card][token]", request.source.clone()),
+            ("metadata[payment_id]", request.payment_id.to_string()),
+            ("metadata[order_id]", request.order_id.to_string()),
+        ];
+        let key = Some(request.payment_id.to_string());
+        let (status, json) = self.call(OPERATION, Method::POST, "/v1/payment_intents", &form, key).await?;
+        let error = &json["error"];
+        match status.as_u16() {
+            200 if json["status"] == "succeeded" => {
+                let capture = text(&json["id"]).zip(text(&json["latest_charge"]));
+                capture.map(|(intent, charge)| ChargeOutcome::Captured(Capture { intent, charge })).ok_or_else(|| {
+                    Unanswered { operation: OPERATION, source: "a succeeded intent without its charge".into() }
+                })
+            }
+            402 if error["type"] == "card_error" => {
+                Ok(ChargeOutcome::Declined(text(&error["message"]).unwrap_or_else(|| "the card was declined".into())))
+            }
+            400 if error["type"] == "invalid_request_error"
+                && error["param"].as_str().is_some_and(|p| p.contains("token")) =>
+            {
+                Ok(ChargeOutcome::InvalidSource(text(&error["message"]).unwrap_or_default()))
+            }
+            _ => Err(error_of(OPERATION, status, &json)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(refund_id = %request.refund_id))]
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, Unanswered> {
+        const OPERATION: &str = "a refund";
+        let form = [
+            ("charge", request.charge.clone()),
+            ("amount", request.amount.to_string()),
+            ("metadata[refund_id]", request.refund_id.to_string()),
+            ("metadata[payment_id]", request.payment_id.to_string()),
+        ];
+        let key = Some(request.refund_id.to_string());
+        let (status, json) = self.call(OPERATION, Method::POST, "/v1/refunds", &form, key).await?;
+        let error = &json["error"];
+        match status.as_u16() {
+            200 => refund_outcome(&json).ok_or_else(|| error_of(OPERATION, status, &json)),
+            // The provider refused to make it (more than the charge holds, say): nothing moved.
+            400 if error["type"] == "invalid_request_error" => {
+                Ok(RefundOutcome::Failed { id: None, reason: text(&error["message"]).unwrap_or_default() })
+            }
+            _ => Err(error_of(OPERATION, status, &json)),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn refund_status(&self, id: &str) -> Result<RefundOutcome, Unanswered> {
+        const OPERATION: &str = "a refund's status";
+        let path = format!("/v1/refunds/{}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+        let (status, json) = self.call(OPERATION, Method::GET, &path, &[], None).await?;
+        match status.as_u16() {
+            200 => refund_outcome(&json).ok_or_else(|| error_of(OPERATION, status, &json)),
+            _ => Err(error_of(OPERATION, status, &json)),
+        }
+    }
+}
