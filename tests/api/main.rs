@@ -17,6 +17,7 @@ mod payments_create;
 mod payments_get;
 mod payments_refund;
 mod property_tests;
+mod provider_contract;
 mod report;
 mod telemetry;
 mod template;
