@@ -65,6 +65,39 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// The items of one `gsi3` partition (work left to finish: an outbox, a pending payment) whose
+/// sort key, which starts with the time the work began, is before `before`. Keys only.
+pub(crate) async fn unfinished(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    partition: String,
+    before: Timestamp,
+    context: &'static str,
+) -> Result<Vec<Item>> {
+    let mut expr = Expr::default();
+    let condition = format!(
+        "{} AND {} < {}",
+        expr.eq(keys::GSI3.pk, s(partition)),
+        expr.name(keys::GSI3.sk),
+        expr.value(s(before.to_string()))
+    );
+    let mut pages = db
+        .query()
+        .table_name(table)
+        .index_name(keys::GSI3.name)
+        .key_condition_expression(condition)
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values())
+        .into_paginator()
+        .items()
+        .send();
+    let mut items = vec![];
+    while let Some(item) = pages.next().await {
+        items.push(item.context(context)?);
+    }
+    Ok(items)
+}
+
 /// An order item decoded, with the status its amounts imply.
 pub(crate) fn decode_order(item: Item) -> Result<Order> {
     from_item::<Order>(item).map(Order::settled)

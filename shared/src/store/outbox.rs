@@ -1,8 +1,8 @@
 //! The outbox of an order: events written with the change they announce, waiting for delivery.
 
-use super::{OrderStore, applied, expr::Expr, n, s};
+use super::{OrderStore, applied, expr::Expr, n, s, unfinished};
 use crate::domain::{OrderId, Timestamp};
-use crate::error::{Result, ResultExt};
+use crate::error::Result;
 use crate::events::OutboxEntry;
 use crate::keys::{self, GSI3};
 use crate::store::Written;
@@ -13,26 +13,8 @@ impl OrderStore {
     pub async fn stranded_outboxes(&self, before: Timestamp) -> Result<Vec<OrderId>> {
         let mut ids = vec![];
         for shard in 0..keys::OUTBOX_SHARDS {
-            let mut expr = Expr::default();
-            let condition = format!(
-                "{} AND {} < {}",
-                expr.eq(GSI3.pk, s(keys::outbox_shard(shard))),
-                expr.name(GSI3.sk),
-                expr.value(s(before.to_string()))
-            );
-            let mut items = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI3.name)
-                .key_condition_expression(condition)
-                .set_expression_attribute_names(expr.names())
-                .set_expression_attribute_values(expr.values())
-                .into_paginator()
-                .items()
-                .send();
-            while let Some(item) = items.next().await {
-                let item = item.context("finding stranded outboxes")?;
+            let partition = keys::outbox_shard(shard);
+            for item in unfinished(&self.db, &self.table, partition, before, "finding stranded outboxes").await? {
                 if let Some(id) = item.get(keys::PK).and_then(|pk| pk.as_s().ok()).and_then(|pk| keys::order_id_of(pk))
                 {
                     ids.push(id);

@@ -4,10 +4,10 @@
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::payments::PaymentStore;
-use super::{expr::Expr, n, s};
+use super::{expr::Expr, n, s, unfinished};
 use crate::domain::{PaymentId, RefundId, Timestamp};
 use crate::error::{Result, ResultExt};
-use crate::keys::{self, GSI3};
+use crate::keys;
 
 /// A payment, or one of its refunds, left `PENDING`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,26 +23,8 @@ impl PaymentStore {
     pub async fn pending_since(&self, before: Timestamp) -> Result<Vec<Pending>> {
         let mut found = vec![];
         for shard in 0..keys::PENDING_SHARDS {
-            let mut expr = Expr::default();
-            let condition = format!(
-                "{} AND {} < {}",
-                expr.eq(GSI3.pk, s(keys::pending_shard(shard))),
-                expr.name(GSI3.sk),
-                expr.value(s(before.to_string()))
-            );
-            let mut items = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI3.name)
-                .key_condition_expression(condition)
-                .set_expression_attribute_names(expr.names())
-                .set_expression_attribute_values(expr.values())
-                .into_paginator()
-                .items()
-                .send();
-            while let Some(item) = items.next().await {
-                let item = item.context("finding pending payments")?;
+            let partition = keys::pending_shard(shard);
+            for item in unfinished(&self.db, &self.table, partition, before, "finding pending payments").await? {
                 let key = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 if let Some(payment_id) = keys::payment_id_of(&key(keys::PK)) {
                     found.push(Pending { payment_id, refund_id: keys::refund_id_of(&key(keys::SK)) });
