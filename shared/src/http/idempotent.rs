@@ -142,6 +142,18 @@ mod tests {
     }
 
     #[test]
+    fn only_final_replies_are_kept_for_replay() {
+        let reply = |status: u16| Response::builder().status(status).body(Body::Empty).unwrap();
+        for kept in [200, 201, 400, 402, 404, 409, 422] {
+            assert!(is_final(&reply(kept)), "{kept}");
+        }
+        for retried in [202, 500, 503] {
+            assert!(!is_final(&reply(retried)), "{retried}");
+        }
+        assert!(!is_final(&super::error_response(&Error::ConcurrentChange)), "CONCURRENT_CHANGE is retried as is");
+    }
+
+    #[test]
     fn canonical_json_ignores_key_order_and_spacing() {
         let a: serde_json::Value = serde_json::from_str(r#"{"b": [1, {"y": 2, "x": 1}], "a": "s"}"#).unwrap();
         let b: serde_json::Value = serde_json::from_str(r#"{"a":"s","b":[1,{"x":1,"y":2}]}"#).unwrap();

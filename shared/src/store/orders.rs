@@ -316,7 +316,7 @@ fn refusal(order: &Order, change: Change, if_match: Option<u64>) -> Error {
     if if_match.is_some_and(|v| v != order.version) {
         return Error::PreconditionFailed(format!("order is at version {}", order.version).into());
     }
-    order.refusal(change).unwrap_or_else(|| Error::Conflict("order changed concurrently; retry".into()))
+    order.refusal(change).unwrap_or(Error::ConcurrentChange)
 }
 
 /// The `gsi1` position of an order, as a cursor carries it.
@@ -329,4 +329,20 @@ fn listing_key(order: &Order) -> BTreeMap<String, String> {
         (customer.0.to_owned(), customer.1),
         (listed.0.to_owned(), listed.1),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::LineItemInput;
+
+    #[test]
+    fn a_change_refused_for_no_reason_the_order_shows_is_a_concurrent_change_to_retry() {
+        let lines = Lines::parse("USD", &[LineItemInput { sku: "A".into(), quantity: 1, unit_price: 5 }]).unwrap();
+        let mut order = Order::new(OrderId::new(), CustomerId::parse("c", "alice").unwrap(), lines, Timestamp::now());
+        assert!(matches!(refusal(&order, Change::Update, None), Error::ConcurrentChange));
+        assert!(matches!(refusal(&order, Change::Update, Some(7)), Error::PreconditionFailed(_)));
+        order.status = OrderStatus::Rejected;
+        assert!(matches!(refusal(&order, Change::Update, None), Error::Conflict(_)));
+    }
 }
