@@ -83,10 +83,10 @@ async fn unknown_event_types_and_other_events_are_acknowledged() {
     let app = spawn_app().await;
     let o = app.create_order("alice").await;
     let shipped = json!({"type": "ORDER_SHIPPED", "carrier": "ups"}).to_string();
-    let mut updated: Value = serde_json::from_str(&created(&o)).unwrap();
-    updated["type"] = json!("ORDER_UPDATED");
+    let mut cancelled: Value = serde_json::from_str(&created(&o)).unwrap();
+    cancelled["type"] = json!("ORDER_CANCELLED");
 
-    let response = order_processor::handle(&app.app.processor, batch(&[shipped, updated.to_string()])).await;
+    let response = order_processor::handle(&app.app.processor, batch(&[shipped, cancelled.to_string()])).await;
 
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(order(&app, &o["orderId"]).await["status"], "PENDING");
@@ -159,4 +159,42 @@ async fn the_event_fixture_batch_fails_only_its_malformed_message() {
     let response = order_processor::handle(&app.app.processor, event).await;
 
     assert_eq!(failed(&response), ["5d0c1f6e-0005-4c4e-9a51-malformed0005"]);
+}
+
+#[tokio::test]
+async fn an_update_of_a_confirmed_order_is_decided_again_and_a_zero_total_ends_rejected() {
+    // Arrange: a confirmed order, as the processor left it.
+    let app = spawn_app().await;
+    let created = app.create_order("alice").await;
+    let id = created["orderId"].as_str().unwrap();
+    app.process_queue().await;
+    assert_eq!(order(&app, &created["orderId"]).await["status"], "CONFIRMED");
+
+    // Act: update it to a total of zero, then let the processor read the queue.
+    let free = json!({"currency": "USD", "items": [{"sku": "FREE", "quantity": 1, "unitPrice": 0}]});
+    let updated = app.request("PUT", &format!("/orders/{id}")).json(&free).send().await;
+    let unpaid = app.pay("alice", id, 1).await;
+    app.process_queue().await;
+
+    // Assert
+    assert_eq!((updated.status, updated.body["status"].as_str()), (200, Some("PENDING")), "{updated:?}");
+    assert_eq!(unpaid.status, 409, "a PENDING order cannot be paid: {unpaid:?}");
+    let decided = order(&app, &created["orderId"]).await;
+    assert_eq!(
+        (decided["status"].as_str(), decided["rejectionReason"].as_str()),
+        (Some("REJECTED"), Some("the order total is zero"))
+    );
+}
+
+#[tokio::test]
+async fn a_stale_event_of_an_earlier_version_decides_nothing_twice() {
+    let app = spawn_app().await;
+    let new_order = app.create_order("alice").await;
+    app.process_queue().await;
+    let confirmed = order(&app, &new_order["orderId"]).await;
+
+    let replies = order_processor::handle(&app.app.processor, batch(&[created(&new_order), created(&new_order)])).await;
+
+    assert!(failed(&replies).is_empty());
+    assert_eq!(order(&app, &new_order["orderId"]).await, confirmed, "an old ORDER_CREATED changes nothing");
 }

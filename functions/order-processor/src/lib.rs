@@ -1,5 +1,6 @@
-//! The order processor: reads the order queue in batches and decides each new order, moving it
-//! `PENDING -> CONFIRMED` or `-> REJECTED` by a conditional write.
+//! The order processor: reads the order queue in batches and decides each new or updated order,
+//! moving it `PENDING -> CONFIRMED` or `-> REJECTED` by a write conditioned on the version it read,
+//! so a stale message changes nothing and every version meets the same rules.
 //!
 //! Each message is parsed and processed on its own and concurrently; only the messages that
 //! failed are reported back, so SQS redelivers just those, and parks them in the dead-letter
@@ -74,7 +75,10 @@ async fn process_message(processor: &Processor, message: &SqsMessage) -> Result<
     let body = message.body.as_deref().unwrap_or_default();
     let Envelope { kind } = serde_json::from_str(body).map_err(Failure::Malformed)?;
     match kind {
-        EventType::OrderCreated => decide(processor, &serde_json::from_str(body).map_err(Failure::Malformed)?).await,
+        // Every version is decided: a new order, and one updated back to PENDING.
+        EventType::OrderCreated | EventType::OrderUpdated => {
+            decide(processor, &serde_json::from_str(body).map_err(Failure::Malformed)?).await
+        }
         EventType::Unknown => {
             tracing::info!(message_id = message.message_id.as_deref(), "unknown event type acknowledged");
             Ok(())

@@ -161,7 +161,7 @@ impl OrderStore {
         Ok(OrderPage { orders, last })
     }
 
-    /// Replaces an order's items and currency, bumping its version.
+    /// Replaces an order's items and currency, bumping its version and sending it back to `PENDING`.
     #[tracing::instrument(skip(self, caller, lines))]
     pub async fn update_lines(
         &self,
@@ -172,10 +172,12 @@ impl OrderStore {
         now: Timestamp,
     ) -> Result<Written> {
         let entry = OutboxEntry::new(EventType::OrderUpdated, now);
+        // Back to PENDING: the processor decides every version of an order by the same rules.
         let sets = vec![
             ("items", to_value(&lines.items)?),
             ("currency", s(lines.currency.as_str())),
             ("total", n(lines.total)),
+            ("status", s(OrderStatus::Pending.as_str())),
         ];
         match self.apply(id, Change::Update, Some(caller), if_match, sets, Some(entry), now).await? {
             Outcome::Applied(written) => Ok(written),
