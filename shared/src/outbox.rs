@@ -26,21 +26,44 @@ pub async fn deliver(
     }
 }
 
+/// What one relay run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relayed {
+    /// Orders whose stranded events it delivered.
+    pub orders: usize,
+    /// Orders it could not deliver for (left for the next run, logged).
+    pub failed: usize,
+}
+
 /// Sends again what is stranded in outboxes: events older than `before` that a writer could not
-/// deliver (the queue was down, or the process died after its write). Returns how many orders
-/// it delivered for. Consumers tolerate the duplicates this may send.
-pub async fn relay(store: &OrderStore, publisher: &EventPublisher, before: Timestamp) -> Result<usize> {
-    let mut delivered = 0;
+/// deliver (the queue was down, or the process died after its write). Consumers tolerate the
+/// duplicates this may send. Each order is on its own: one that fails (an event that does not
+/// decode, a send that fails) is logged and left for the next run, and the others go on.
+pub async fn relay(store: &OrderStore, publisher: &EventPublisher, before: Timestamp) -> Result<Relayed> {
+    let mut run = Relayed::default();
     for id in store.stranded_outboxes(before).await? {
-        let Some(written) = store.with_outbox(&id).await? else { continue };
-        if written.outbox.is_empty() {
-            continue;
+        match relay_one(store, publisher, &id).await {
+            Ok(true) => run.orders += 1,
+            Ok(false) => {}
+            Err(error) => {
+                run.failed += 1;
+                tracing::error!(order_id = %id, error = ?error, "an outbox could not be relayed; it is tried again next run");
+            }
         }
-        for entry in &written.outbox {
-            publisher.publish(&Event::new(id, &written.order.customer_id, entry)).await?;
-        }
-        store.clear_outbox(&id, &written.outbox).await?;
-        delivered += 1;
     }
-    Ok(delivered)
+    Ok(run)
+}
+
+/// Delivers one order's outbox; `Ok(false)` when it was empty by now.
+async fn relay_one(store: &OrderStore, publisher: &EventPublisher, id: &OrderId) -> Result<bool> {
+    let Some(written) = store.with_outbox(id).await? else { return Ok(false) };
+    if written.outbox.is_empty() {
+        return Ok(false);
+    }
+    for entry in &written.outbox {
+        publisher.publish(&Event::new(*id, &written.order.customer_id, entry)).await?;
+    }
+    store.clear_outbox(id, &written.outbox).await?;
+    Ok(true)
 }

@@ -2,25 +2,23 @@
 
 use platform::domain::Timestamp;
 use platform::events::EventPublisher;
+use platform::metrics::{self, Metric};
+pub use platform::outbox::Relayed;
 use platform::store::OrderStore;
-use serde::Serialize;
 
 /// How long an outbox may hold an event before the relay takes over: well past the time its
 /// writer needs to deliver it itself.
 pub const GRACE_MILLIS: i64 = 30_000;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Relayed {
-    pub orders: usize,
-}
-
 /// Delivers every outbox whose events have waited longer than the grace period.
 pub async fn handle(store: &OrderStore, events: &EventPublisher, now: Timestamp) -> platform::Result<Relayed> {
     let before = Timestamp::from_millis(now.millis() - GRACE_MILLIS);
-    let orders = platform::outbox::relay(store, events, before).await?;
-    if orders > 0 {
-        tracing::info!(orders, "relayed stranded outboxes");
+    let run = platform::outbox::relay(store, events, before).await?;
+    if run != Relayed::default() {
+        tracing::info!(?run, "relayed stranded outboxes");
     }
-    Ok(Relayed { orders })
+    let counts =
+        [Metric::count("OutboxesRelayed", run.orders as i64), Metric::count("OutboxRelayFailures", run.failed as i64)];
+    metrics::emit(&counts, None, &[]);
+    Ok(run)
 }
