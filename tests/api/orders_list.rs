@@ -119,3 +119,26 @@ async fn customers_list_only_their_own_orders_and_admins_anyones() {
     assert_eq!(ids(&as_admin).len(), 1);
     assert_eq!(admin_without_customer.status, 400);
 }
+
+#[tokio::test]
+async fn a_page_is_filled_across_short_dynamodb_pages_and_only_the_last_has_no_cursor() {
+    // Arrange: five orders, and DynamoDB answering one item per query (as its 1 MB cap would
+    // with large orders).
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        app.create_order("alice").await;
+    }
+    let customer = platform::domain::CustomerId::parse("c", "alice").unwrap();
+    let page =
+        |after| platform::store::PageRequest { customer: customer.clone(), limit: 3, after, query_items: Some(1) };
+
+    // Act
+    let first = app.app.store.list(page(None)).await.unwrap();
+    let second = app.app.store.list(page(first.last.clone())).await.unwrap();
+
+    // Assert
+    assert_eq!(first.orders.len(), 3);
+    assert!(first.last.is_some(), "more orders follow");
+    assert_eq!(second.orders.len(), 2);
+    assert!(second.last.is_none());
+}

@@ -40,7 +40,7 @@ async fn list(store: &OrderStore, cursors: &CursorSigner, req: &Request) -> Resu
         return Err(Error::invalid("cursor", "belongs to a different listing"));
     }
 
-    let page = store.list(PageRequest { customer, limit, after }).await?;
+    let page = store.list(PageRequest { customer, limit, after, query_items: None }).await?;
     let next_cursor = page.last.map(|key| cursors.encode(&key));
     Ok(http::json(StatusCode::OK, &OrderList { orders: page.orders, next_cursor }))
 }

@@ -42,6 +42,9 @@ pub struct PageRequest {
     pub limit: usize,
     /// Where the previous page ended (a decoded cursor).
     pub after: Option<BTreeMap<String, String>>,
+    /// The most items one DynamoDB query may return; `None` lets DynamoDB decide (up to 1 MB).
+    /// Tests set it to force a page to be filled from several queries.
+    pub query_items: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,24 +139,35 @@ impl OrderStore {
             expr.name(GSI1.sk),
             expr.value(s(keys::ORDER_PREFIX)),
         );
-        let start = page.after.map(|key| key.into_iter().map(|(k, v)| (k, s(v))).collect());
-        // One more than asked for tells whether another page follows.
-        let output = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1.name)
-            .key_condition_expression(key_condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .scan_index_forward(false)
-            .limit(page.limit as i32 + 1)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .context("listing orders")?;
-        let mut orders: Vec<Order> =
-            output.items.unwrap_or_default().into_iter().map(decode_order).collect::<Result<_>>()?;
+        let mut start = page.after.map(|key| key.into_iter().map(|(k, v)| (k, s(v))).collect());
+        // One more than asked for tells whether another page follows. DynamoDB may stop a query
+        // short of its limit (at 1 MB) and say where with LastEvaluatedKey: read on from there
+        // until the page is full or the listing ends, so a short page never claims to be the last.
+        let mut orders: Vec<Order> = vec![];
+        loop {
+            let wanted = page.limit + 1 - orders.len();
+            let output = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1.name)
+                .key_condition_expression(&key_condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .scan_index_forward(false)
+                .limit(page.query_items.map_or(wanted, |most| most.min(wanted)) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .context("listing orders")?;
+            for item in output.items.unwrap_or_default() {
+                orders.push(decode_order(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(next) if orders.len() <= page.limit => start = Some(next),
+                _ => break,
+            }
+        }
         let last = (orders.len() > page.limit).then(|| {
             orders.truncate(page.limit);
             listing_key(orders.last().expect("limit is at least 1"))
