@@ -25,13 +25,19 @@ impl Authorizer {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         Self { key: DecodingKey::from_secret(secret.as_bytes()), validation }
     }
 
     /// The claims of a valid `Authorization: Bearer <jwt>` header, as API Gateway passes them:
     /// every value a string, arrays as `[a b]`.
     pub fn verify(&self, authorization: Option<&str>) -> Option<BTreeMap<String, String>> {
-        let token = authorization?.strip_prefix("Bearer ")?.trim();
+        // The scheme is case-insensitive (RFC 7235): `Bearer`, `bearer`, `BEARER`.
+        let (scheme, token) = authorization?.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let token = token.trim();
         let data = jsonwebtoken::decode::<BTreeMap<String, Value>>(token, &self.key, &self.validation).ok()?;
         Some(data.claims.into_iter().map(|(name, value)| (name, flatten(&value))).collect())
     }
@@ -72,6 +78,26 @@ mod tests {
             assert!(authorizer.verify(header).is_none(), "{header:?}");
         }
         assert!(authorizer.verify(Some(&format!("Bearer {foreign}"))).is_none());
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        let authorizer = Authorizer::new("s3cret");
+        let token = mint("s3cret", "alice", "orders", 60);
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            assert!(authorizer.verify(Some(&format!("{scheme} {token}"))).is_some(), "{scheme}");
+        }
+        assert!(authorizer.verify(Some(&format!("Basic {token}"))).is_none());
+    }
+
+    #[test]
+    fn tokens_not_yet_valid_are_refused() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let claims =
+            serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "a", "exp": now + 600, "nbf": now + 300});
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k")).unwrap();
+        assert!(Authorizer::new("k").verify(Some(&format!("Bearer {token}"))).is_none());
     }
 
     #[test]

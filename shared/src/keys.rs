@@ -89,6 +89,20 @@ pub fn order_index_keys(order: &Order) -> [(&'static str, String); 4] {
 /// Prefix of a payment's partition, which holds its refunds too.
 pub const PAYMENT_PREFIX: &str = "PAYMENT#";
 
+/// Whether a decoded list cursor is an order's position in `customer`'s listing, with exactly the
+/// key attributes a listing position has: anything else is refused before it reaches DynamoDB.
+pub fn is_listing_position(position: &std::collections::BTreeMap<String, String>, customer: &CustomerId) -> bool {
+    let field = |name: &str| position.get(name).map(String::as_str);
+    let order = field(PK).and_then(order_id_of);
+    position.len() == 4
+        && order.is_some()
+        && field(SK) == Some(METADATA)
+        && field(GSI1.pk) == Some(customer_orders(customer).as_str())
+        && field(GSI1.sk).and_then(|sk| sk.strip_prefix(ORDER_PREFIX)).zip(order).is_some_and(|(rest, id)| {
+            rest.strip_suffix(&id.to_string()).and_then(|at| at.strip_suffix('#')).and_then(Timestamp::parse).is_some()
+        })
+}
+
 /// The payment item: `PAYMENT#<id>` / `METADATA`; its refunds share the partition.
 pub fn payment(id: &PaymentId) -> Key {
     Key { pk: payment_partition(id), sk: METADATA.into() }

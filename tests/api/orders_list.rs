@@ -142,3 +142,34 @@ async fn a_page_is_filled_across_short_dynamodb_pages_and_only_the_last_has_no_c
     assert_eq!(second.orders.len(), 2);
     assert!(second.last.is_none());
 }
+
+#[tokio::test]
+async fn a_signed_cursor_with_odd_key_fields_is_refused_before_it_reaches_dynamodb() {
+    // Arrange: cursors signed with the deployment's key (as if it had leaked) but shaped wrongly.
+    let app = spawn_app().await;
+    app.create_order("alice").await;
+    let signer = platform::cursor::CursorSigner::new("test-cursor-secret");
+    let position = |fields: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    };
+    let id = uuid::Uuid::new_v4();
+    let good_sk = format!("ORDER#2026-11-26T08:31:05.123Z#{id}");
+    let pk = format!("ORDER#{id}");
+    let odd = [
+        position(&[("gsi1pk", "CUSTOMER#alice")]),
+        position(&[("pk", "x"), ("sk", "METADATA"), ("gsi1pk", "CUSTOMER#alice"), ("gsi1sk", &good_sk)]),
+        position(&[("pk", &pk), ("sk", "OTHER"), ("gsi1pk", "CUSTOMER#alice"), ("gsi1sk", &good_sk)]),
+        position(&[("pk", &pk), ("sk", "METADATA"), ("gsi1pk", "CUSTOMER#alice"), ("gsi1sk", "ORDER#zzz")]),
+        position(&[("pk", &pk), ("sk", "METADATA"), ("gsi1pk", "CUSTOMER#alice"), ("gsi1sk", &good_sk), ("x", "y")]),
+    ];
+    let well_formed = position(&[("pk", &pk), ("sk", "METADATA"), ("gsi1pk", "CUSTOMER#alice"), ("gsi1sk", &good_sk)]);
+
+    for cursor in odd {
+        // Act
+        let reply = list(&app, &format!("customerId=alice&cursor={}", signer.encode(&cursor))).await;
+
+        // Assert
+        assert_eq!((reply.status, reply.body["details"][0]["field"].as_str()), (400, Some("cursor")), "{cursor:?}");
+    }
+    assert_eq!(list(&app, &format!("customerId=alice&cursor={}", signer.encode(&well_formed))).await.status, 200);
+}

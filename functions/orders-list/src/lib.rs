@@ -35,9 +35,13 @@ async fn list(store: &OrderStore, cursors: &CursorSigner, req: &Request) -> Resu
             .ok_or_else(|| Error::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}")))?,
     };
     let after = http::query(req, "cursor").map(|c| cursors.decode(c)).transpose()?;
-    // A cursor signed for one customer's listing never pages through another's.
+    // A cursor signed for one customer's listing never pages through another's, and one with any
+    // other shape never reaches DynamoDB.
     if after.as_ref().is_some_and(|key| key.get(keys::GSI1.pk) != Some(&keys::customer_orders(&customer))) {
         return Err(Error::invalid("cursor", "belongs to a different listing"));
+    }
+    if after.as_ref().is_some_and(|key| !keys::is_listing_position(key, &customer)) {
+        return Err(Error::invalid("cursor", "is not a cursor this API issued"));
     }
 
     let page = store.list(PageRequest { customer, limit, after, query_items: None }).await?;

@@ -27,7 +27,20 @@ const WEBHOOK_SECRET: &str = "whsec_local";
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     platform::telemetry::init();
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
-    let secret = std::env::var("LOCAL_JWT_SECRET").unwrap_or_else(|_| auth::DEFAULT_SECRET.to_owned());
+    let secret = match std::env::var("LOCAL_JWT_SECRET") {
+        Err(_) => auth::DEFAULT_SECRET.to_owned(),
+        Ok(secret) if secret.is_empty() => {
+            return Err("LOCAL_JWT_SECRET is set but empty: unset it, or give it a value".into());
+        }
+        Ok(secret) => secret,
+    };
+    // Cursors are signed with a key of their own: the JWT secret is known to every local client,
+    // and a cursor signed with it could be forged. LOCAL_CURSOR_SECRET keeps cursors valid across
+    // restarts; by default each start makes a new one.
+    let cursor_secret = std::env::var("LOCAL_CURSOR_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
 
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
@@ -49,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(provider_emulator::serve(provider_listener, emulator));
 
     let settings = Settings {
-        cursor_secret: secret.clone(),
+        cursor_secret,
         rules: OrderRules::from_env()?,
         provider: ProviderSettings {
             base_url: provider_url.clone(),
