@@ -104,9 +104,9 @@ pub async fn payment_provider(sdk: &SdkConfig) -> Result<StripeProvider, ConfigE
     }))
 }
 
-/// The cursor signer keyed by `CURSOR_SECRET`.
-pub fn cursor_signer() -> Result<CursorSigner, ConfigError> {
-    Ok(CursorSigner::new(config::var(config::CURSOR_SECRET)?))
+/// The cursor signer, keyed by the secret `CURSOR_SECRET_ARN` names (or `CURSOR_SECRET` locally).
+pub async fn cursor_signer(sdk: &SdkConfig) -> Result<CursorSigner, ConfigError> {
+    Ok(CursorSigner::new(secret(sdk, config::CURSOR_SECRET, config::CURSOR_SECRET_ARN).await?))
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ pub const ORDERS_TABLE: &str = "ORDERS_TABLE";
 pub const ORDER_QUEUE_URL: &str = "ORDER_QUEUE_URL";
 /// The bucket the daily report writes to.
 pub const EXPORTS_BUCKET: &str = "EXPORTS_BUCKET";
-/// The secret that signs list cursors.
+/// The secret that signs list cursors, for local use.
 pub const CURSOR_SECRET: &str = "CURSOR_SECRET";
+/// The Secrets Manager secret holding it (in AWS), read at init.
+pub const CURSOR_SECRET_ARN: &str = "CURSOR_SECRET_ARN";
 
 /// The payment provider's API (`https://api.stripe.com` when unset).
 pub const PAYMENT_PROVIDER_URL: &str = "PAYMENT_PROVIDER_URL";

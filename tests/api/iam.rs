@@ -58,6 +58,7 @@ fn calls() -> BTreeMap<&'static str, Vec<Grant>> {
         (method!(PaymentStore::count_attempt), vec![grant("dynamodb:UpdateItem", table)]),
         ("aws::secret(provider key)", vec![grant("secretsmanager:GetSecretValue", "PaymentProviderKeySecret")]),
         ("aws::secret(webhook secret)", vec![grant("secretsmanager:GetSecretValue", "PaymentWebhookSecret")]),
+        ("aws::secret(cursor secret)", vec![grant("secretsmanager:GetSecretValue", "CursorSecret")]),
         (method!(IdempotencyStore::claim), vec![grant("dynamodb:PutItem", table)]),
         (method!(IdempotencyStore::complete), vec![grant("dynamodb:UpdateItem", table)]),
         (method!(IdempotencyStore::release), vec![grant("dynamodb:DeleteItem", table)]),
@@ -90,7 +91,7 @@ fn functions() -> BTreeMap<&'static str, Vec<&'static str>> {
     BTreeMap::from([
         ("orders-create", with(&[method!(OrderStore::create)], &[&idempotent, &deliver])),
         ("orders-get", vec![method!(OrderStore::get)]),
-        ("orders-list", vec![method!(OrderStore::list)]),
+        ("orders-list", vec![method!(OrderStore::list), "aws::secret(cursor secret)"]),
         ("orders-update", with(&[method!(OrderStore::update_lines)], &[&deliver])),
         ("orders-cancel", with(&[method!(OrderStore::cancel)], &[&deliver])),
         (
@@ -136,6 +137,7 @@ fn resource(value: &Value) -> String {
         "!GetAtt:OrdersTable.Arn" => "table".to_owned(),
         "!Ref:PaymentProviderKeySecret" => "PaymentProviderKeySecret".to_owned(),
         "!Ref:PaymentWebhookSecret" => "PaymentWebhookSecret".to_owned(),
+        "!Ref:CursorSecret" => "CursorSecret".to_owned(),
         "!Sub:${ExportsBucket.Arn}/reports/*" => "bucket/reports/*".to_owned(),
         _ => match text.strip_prefix("!Sub:${OrdersTable.Arn}/index/") {
             Some(index) => format!("table/index/{index}"),

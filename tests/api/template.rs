@@ -57,3 +57,77 @@ fn the_tables_keys_and_indexes_are_the_key_schema_modules() {
     let ttl = table.time_to_live_specification.expect("TTL is enabled");
     assert_eq!((ttl.attribute_name.as_str(), ttl.enabled), (keys::TTL_ATTRIBUTE, true));
 }
+
+fn resources() -> serde_yaml::Mapping {
+    let template: serde_yaml::Value = serde_yaml::from_str(local::template::TEMPLATE_YAML).unwrap();
+    template["Resources"].as_mapping().unwrap().clone()
+}
+
+fn tagged(value: &serde_yaml::Value) -> String {
+    match value {
+        serde_yaml::Value::Tagged(t) => format!("{} {}", t.tag, t.value.as_str().unwrap_or_default()),
+        other => other.as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+#[test]
+fn the_alarm_topic_is_encrypted_with_a_key_that_lets_cloudwatch_publish() {
+    let resources = resources();
+    let topic = &resources["AlarmTopic"]["Properties"];
+    assert_eq!(tagged(&topic["KmsMasterKeyId"]), "!Ref AlarmTopicKey", "not the AWS-managed key CloudWatch cannot use");
+    let key = &resources["AlarmTopicKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    let statements = key["Properties"]["KeyPolicy"]["Statement"].as_sequence().unwrap();
+    let cloudwatch = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"] == "cloudwatch.amazonaws.com" && s["Effect"] == "Allow")
+        .expect("a statement for CloudWatch");
+    let actions: BTreeSet<&str> =
+        cloudwatch["Action"].as_sequence().unwrap().iter().filter_map(|a| a.as_str()).collect();
+    assert!(actions.contains("kms:GenerateDataKey*") && actions.contains("kms:Decrypt"), "{actions:?}");
+}
+
+#[test]
+fn every_function_reaches_table_items_only_under_leading_keys_conditions() {
+    for (id, resource) in resources() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                let on_items = tagged(&statement["Resource"]) == "!GetAtt OrdersTable.Arn";
+                let leading = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                assert!(!on_items || leading.is_sequence(), "{}: {:?}", id.as_str().unwrap(), statement["Action"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn queue_consumers_schedules_api_and_bucket_have_their_guards() {
+    let resources = resources();
+    let processor = &resources["OrderProcessorFunction"]["Properties"]["Events"]["Queue"]["Properties"];
+    assert!(processor["ScalingConfig"]["MaximumConcurrency"].as_u64().is_some_and(|n| n >= 2));
+    for (id, resource) in &resources {
+        for event in resource["Properties"]["Events"].as_mapping().into_iter().flat_map(|e| e.values()) {
+            if event["Type"] == "Schedule" {
+                assert_eq!(
+                    event["Properties"]["DeadLetterConfig"]["Type"], "SQS",
+                    "{id:?}: a failed run must land somewhere"
+                );
+            }
+        }
+    }
+    let api = &resources["HttpApi"]["Properties"];
+    assert_eq!(tagged(&api["AccessLogSettings"]["DestinationArn"]), "!GetAtt ApiAccessLogs.Arn");
+    let bucket_policy = &resources["ExportsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (bucket_policy["Effect"].as_str(), bucket_policy["Condition"]["Bool"]["aws:SecureTransport"].as_str()),
+        (Some("Deny"), Some("false"))
+    );
+    let list_env = &resources["OrdersListFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(
+        list_env.get("CURSOR_SECRET").is_none(),
+        "the cursor secret is read at init, never resolved into the environment"
+    );
+}
