@@ -32,7 +32,18 @@ pub async fn load() -> SdkConfig {
             TlsContext::builder().with_trust_store(trust).build().expect("a trust store is a valid TLS context"),
         )
         .build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https).load().await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https).timeout_config(timeouts()).load().await
+}
+
+/// Every AWS call is bounded: a stalled endpoint costs at most this, never the function's whole
+/// timeout after a write has committed. The SDK retries an attempt that timed out, within the
+/// operation's budget.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .operation_attempt_timeout(std::time::Duration::from_secs(3))
+        .operation_timeout(std::time::Duration::from_secs(6))
+        .build()
 }
 
 pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {

@@ -86,3 +86,31 @@ async fn a_poisoned_outbox_does_not_stop_the_relay_delivering_the_others() {
     assert_eq!(events[0]["orderId"], ids[1].as_str());
     assert!(app.raw_order(&ids[0]).await.contains_key("outbox"));
 }
+
+#[tokio::test]
+async fn a_stalled_queue_does_not_turn_a_committed_create_into_a_server_error() {
+    // Arrange: a queue endpoint that accepts connections and never answers.
+    let app = spawn_app().await;
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", stalled.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((socket, _)) = stalled.accept().await {
+            held.push(socket);
+        }
+    });
+    let sqs =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&app.sdk).endpoint_url(&address).build());
+    let publisher = EventPublisher::new(sqs, format!("{address}/123456789012/stalled"));
+    let request = app.request("POST", "/orders").json(&order_body());
+
+    // Act
+    let started = std::time::Instant::now();
+    let response = orders_create::handle(&app.app.store, &publisher, &app.app.idempotency, request.into_lambda()).await;
+
+    // Assert: answered in time, created, and the event kept for the relay.
+    assert_eq!(response.status(), 201);
+    assert!(started.elapsed() < platform::outbox::DELIVERY_BUDGET + std::time::Duration::from_secs(1));
+    let order: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert!(app.raw_order(order["orderId"].as_str().unwrap()).await.contains_key("outbox"));
+}
