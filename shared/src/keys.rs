@@ -24,7 +24,9 @@ pub const GSI2: Index = Index { name: "gsi2", pk: "gsi2pk", sk: "gsi2sk" };
 /// Sparse, work left to finish: orders whose outbox holds undelivered events (`OUTBOX#<shard>`),
 /// payments and refunds still `PENDING` at the provider (`PENDING#<shard>`).
 pub const GSI3: Index = Index { name: "gsi3", pk: "gsi3pk", sk: "gsi3sk" };
-pub const INDEXES: [Index; 3] = [GSI1, GSI2, GSI3];
+/// Sparse: orders `PENDING` a decision (`PENDING_ORDER#<shard>`), so none is forgotten.
+pub const GSI4: Index = Index { name: "gsi4", pk: "gsi4pk", sk: "gsi4sk" };
+pub const INDEXES: [Index; 4] = [GSI1, GSI2, GSI3, GSI4];
 
 /// The attribute DynamoDB's TTL deletes expired items by (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
@@ -168,6 +170,16 @@ pub fn pending_shard(shard: u32) -> String {
 /// reconciler once it has been pending since before a threshold.
 pub fn pending_keys(id_shard: u32, since: Timestamp, id: &impl std::fmt::Display) -> [(&'static str, String); 2] {
     [(GSI3.pk, pending_shard(id_shard % PENDING_SHARDS)), (GSI3.sk, format!("{since}#{id}"))]
+}
+
+/// The partition of `gsi4` for one shard of orders awaiting a decision.
+pub fn pending_order_shard(shard: u32) -> String {
+    format!("PENDING_ORDER#{shard}")
+}
+
+/// The `gsi4` keys an order carries while it is `PENDING`, since `since`.
+pub fn pending_order_keys(order_id: &OrderId, since: Timestamp) -> [(&'static str, String); 2] {
+    [(GSI4.pk, pending_order_shard(order_id.shard(PENDING_SHARDS))), (GSI4.sk, format!("{since}#{order_id}"))]
 }
 
 /// The `gsi3` keys an order carries while its outbox holds events.

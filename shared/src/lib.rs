@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod payment_provider;
 pub mod payments;
+pub mod processing;
 pub mod store;
 pub mod telemetry;
 

@@ -42,6 +42,7 @@ fn calls() -> BTreeMap<&'static str, Vec<Grant>> {
         (method!(OrderStore::cancel), vec![grant("dynamodb:UpdateItem", table)]),
         (method!(OrderStore::decide), vec![grant("dynamodb:UpdateItem", table)]),
         (method!(OrderStore::day_page), vec![grant("dynamodb:Query", "table/index/gsi2")]),
+        (method!(OrderStore::pending_orders), vec![grant("dynamodb:Query", "table/index/gsi4")]),
         (method!(OrderStore::stranded_outboxes), vec![grant("dynamodb:Query", "table/index/gsi3")]),
         (method!(OrderStore::with_outbox), vec![grant("dynamodb:GetItem", table)]),
         (method!(OrderStore::clear_outbox), vec![grant("dynamodb:UpdateItem", table)]),
@@ -108,7 +109,17 @@ fn functions() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("order-processor", vec![method!(OrderStore::get), method!(OrderStore::decide)]),
         (
             "outbox-relay",
-            with(&[method!(OrderStore::stranded_outboxes), method!(OrderStore::with_outbox)], &[&deliver]),
+            with(
+                &[
+                    method!(OrderStore::stranded_outboxes),
+                    method!(OrderStore::with_outbox),
+                    // The sweeper: `processing::decide` reads and decides.
+                    method!(OrderStore::pending_orders),
+                    method!(OrderStore::get),
+                    method!(OrderStore::decide),
+                ],
+                &[&deliver],
+            ),
         ),
         (
             "daily-report",

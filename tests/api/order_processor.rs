@@ -198,3 +198,26 @@ async fn a_stale_event_of_an_earlier_version_decides_nothing_twice() {
     assert!(failed(&replies).is_empty());
     assert_eq!(order(&app, &new_order["orderId"]).await, confirmed, "an old ORDER_CREATED changes nothing");
 }
+
+#[tokio::test]
+async fn an_order_whose_created_event_was_dead_lettered_is_decided_by_the_sweeper() {
+    // Arrange: an order whose ORDER_CREATED left the queue undecided (parked after its receives).
+    let app = spawn_app().await;
+    let created = app.create_order("alice").await;
+    let lost = app.queued_events().await;
+    assert_eq!(lost.len(), 1, "its only event is gone from the queue");
+    let rules = platform::domain::OrderRules::default();
+    let now = platform::domain::Timestamp::now();
+
+    // Act: the sweep too early changes nothing; past the threshold it decides the order.
+    let early = platform::processing::sweep(&app.app.store, &rules, now).await.unwrap();
+    let later =
+        platform::domain::Timestamp::from_millis(now.millis() + platform::processing::SWEEP_AFTER_MILLIS + 1000);
+    let swept = outbox_relay::run(&app.app.store, &app.app.events, &rules, later).await.unwrap().swept;
+    let again = platform::processing::sweep(&app.app.store, &rules, later).await.unwrap();
+
+    // Assert
+    assert_eq!((early.decided, swept.decided, again.decided), (0, 1, 0));
+    assert_eq!(order(&app, &created["orderId"]).await["status"], "CONFIRMED");
+    assert_eq!(swept.oldest_pending_seconds, 0, "nothing is left waiting");
+}

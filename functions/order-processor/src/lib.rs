@@ -9,15 +9,12 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use platform::domain::{OrderRules, OrderStatus, Timestamp};
+use platform::domain::OrderRules;
 use platform::events::{Event, EventType};
 use platform::metrics::{self, Metric};
-use platform::store::{Decision, OrderStore};
+use platform::store::OrderStore;
 use serde::Deserialize;
 use tracing::Instrument;
-
-/// How often a decision is retried when the order changes between its read and its write.
-const ATTEMPTS: usize = 3;
 
 /// What the processor uses, built once per cold start.
 #[derive(Debug, Clone)]
@@ -32,8 +29,6 @@ pub enum Failure {
     Malformed(#[source] serde_json::Error),
     #[error(transparent)]
     Store(#[from] platform::Error),
-    #[error("the order kept changing while it was decided")]
-    Contended,
 }
 
 /// Just enough of a message to know whether it is for us.
@@ -88,26 +83,8 @@ async fn process_message(processor: &Processor, message: &SqsMessage) -> Result<
     }
 }
 
-/// Accepts or rejects the order of an `ORDER_CREATED` event, once.
+/// Decides the order an event is about, if it still awaits a decision.
 async fn decide(processor: &Processor, event: &Event) -> Result<(), Failure> {
-    for _ in 0..ATTEMPTS {
-        let Some(order) = processor.store.get(&event.order_id).await? else {
-            tracing::warn!(order_id = %event.order_id, "event for an order that does not exist acknowledged");
-            return Ok(());
-        };
-        tracing::Span::current().record("customer_id", order.customer_id.as_str());
-        if order.status != OrderStatus::Pending {
-            return Ok(());
-        }
-        let verdict = processor.rules.check(&order);
-        match processor.store.decide(&order.order_id, order.version, verdict, Timestamp::now()).await? {
-            Decision::Applied(order) => {
-                tracing::info!(order_id = %order.order_id, status = order.status.as_str(), "order decided");
-                return Ok(());
-            }
-            Decision::AlreadyDecided(_) => return Ok(()),
-            Decision::Moved => continue,
-        }
-    }
-    Err(Failure::Contended)
+    platform::processing::decide(&processor.store, &processor.rules, &event.order_id).await?;
+    Ok(())
 }

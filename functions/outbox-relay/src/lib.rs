@@ -1,9 +1,12 @@
-//! The outbox relay: on a schedule, sends the events that writers could not deliver.
+//! The outbox relay and the sweeper, on one schedule: sends the events that writers could not
+//! deliver, then decides the orders left `PENDING` too long (a message dead-lettered, a queue
+//! that was down when the relay ran), so no order stays `PENDING` for more than a few minutes.
 
-use platform::domain::Timestamp;
+use platform::domain::{OrderRules, Timestamp};
 use platform::events::EventPublisher;
 use platform::metrics::{self, Metric};
 pub use platform::outbox::Relayed;
+pub use platform::processing::Swept;
 use platform::store::OrderStore;
 
 /// How long an outbox may hold an event before the relay takes over: well past the time its
@@ -21,4 +24,25 @@ pub async fn handle(store: &OrderStore, events: &EventPublisher, now: Timestamp)
         [Metric::count("OutboxesRelayed", run.orders as i64), Metric::count("OutboxRelayFailures", run.failed as i64)];
     metrics::emit(&counts, None, &[]);
     Ok(run)
+}
+
+/// What one scheduled run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ran {
+    pub relayed: Relayed,
+    pub swept: Swept,
+}
+
+/// The scheduled run: the relay, then the sweep. Each runs even when the other fails; the run
+/// fails (and its alarm counts it) if either did.
+pub async fn run(
+    store: &OrderStore,
+    events: &EventPublisher,
+    rules: &OrderRules,
+    now: Timestamp,
+) -> platform::Result<Ran> {
+    let relayed = handle(store, events, now).await;
+    let swept = platform::processing::sweep(store, rules, now).await;
+    Ok(Ran { relayed: relayed?, swept: swept? })
 }

@@ -1,17 +1,18 @@
 //! Lambda entry point; the handler lives in the library.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use platform::domain::Timestamp;
+use platform::domain::{OrderRules, Timestamp};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
+    let rules = OrderRules::from_env()?;
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
     let events = platform::aws::event_publisher(&sdk)?;
-    // The schedule's event carries nothing the relay needs.
+    // The schedule's event carries nothing the relay or the sweeper needs.
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
-        outbox_relay::handle(&store, &events, Timestamp::now())
+        outbox_relay::run(&store, &events, &rules, Timestamp::now())
     }))
     .await
 }

@@ -78,7 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", banner(port, &provider_url, &resources, &customer, &admin));
 
     tokio::spawn(local::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
-    tokio::spawn(relay_every(RELAY_PERIOD, app.store.clone(), app.events.clone()));
+    tokio::spawn(relay_every(RELAY_PERIOD, app.store.clone(), app.events.clone(), app.processor.rules.clone()));
     tokio::spawn(reconcile_every(RELAY_PERIOD, app.payments.clone()));
     tokio::spawn(report_nightly(app.report.clone()));
 
@@ -90,12 +90,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Runs the outbox relay on a schedule, as EventBridge does in AWS.
-async fn relay_every(period: std::time::Duration, store: OrderStore, events: EventPublisher) {
+/// Runs the outbox relay and the sweeper on a schedule, as EventBridge does in AWS.
+async fn relay_every(period: std::time::Duration, store: OrderStore, events: EventPublisher, rules: OrderRules) {
     let mut ticks = tokio::time::interval(period);
     loop {
         ticks.tick().await;
-        if let Err(error) = outbox_relay::handle(&store, &events, Timestamp::now()).await {
+        if let Err(error) = outbox_relay::run(&store, &events, &rules, Timestamp::now()).await {
             tracing::warn!(error = ?error, "the outbox relay failed; it runs again on the next tick");
         }
     }

@@ -65,26 +65,27 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// The items of one `gsi3` partition (work left to finish: an outbox, a pending payment) whose
-/// sort key, which starts with the time the work began, is before `before`. Keys only.
+/// The items of one partition of a sparse index of unfinished work (`gsi3`: an outbox, a pending
+/// payment; `gsi4`: an order awaiting its decision) whose sort key, which starts with the time the
+/// work began, is before `before`, oldest first. Keys only.
 pub(crate) async fn unfinished(
     db: &aws_sdk_dynamodb::Client,
     table: &str,
-    partition: String,
+    (index, partition): (keys::Index, String),
     before: Timestamp,
     context: &'static str,
 ) -> Result<Vec<Item>> {
     let mut expr = Expr::default();
     let condition = format!(
         "{} AND {} < {}",
-        expr.eq(keys::GSI3.pk, s(partition)),
-        expr.name(keys::GSI3.sk),
+        expr.eq(index.pk, s(partition)),
+        expr.name(index.sk),
         expr.value(s(before.to_string()))
     );
     let mut pages = db
         .query()
         .table_name(table)
-        .index_name(keys::GSI3.name)
+        .index_name(index.name)
         .key_condition_expression(condition)
         .set_expression_attribute_names(expr.names())
         .set_expression_attribute_values(expr.values())

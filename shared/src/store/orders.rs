@@ -96,8 +96,10 @@ impl OrderStore {
         let mut item = to_item(order)?;
         item.insert(keys::PK.into(), s(key.pk));
         item.insert(keys::SK.into(), s(key.sk));
-        for (name, value) in
-            keys::order_index_keys(order).into_iter().chain(keys::outbox_keys(&order.order_id, order.created_at))
+        for (name, value) in keys::order_index_keys(order)
+            .into_iter()
+            .chain(keys::outbox_keys(&order.order_id, order.created_at))
+            .chain(keys::pending_order_keys(&order.order_id, order.created_at))
         {
             item.insert(name.into(), s(value));
         }
@@ -193,6 +195,8 @@ impl OrderStore {
             ("total", n(lines.total)),
             ("status", s(OrderStatus::Pending.as_str())),
         ];
+        let [pending_pk, pending_sk] = keys::pending_order_keys(id, now);
+        let sets = sets.into_iter().chain([(pending_pk.0, s(pending_pk.1)), (pending_sk.0, s(pending_sk.1))]).collect();
         match self.apply(id, Change::Update, Some(caller), if_match, sets, Some(entry), now).await? {
             Outcome::Applied(written) => Ok(written),
             Outcome::Refused(order) => Err(refusal(&order, Change::Update, if_match)),
@@ -267,6 +271,13 @@ impl OrderStore {
         let mut expr = Expr::default();
 
         let mut assignments: Vec<String> = sets.into_iter().map(|(name, value)| expr.eq(name, value)).collect();
+        // A decided or cancelled order awaits no decision any more: it leaves the sweeper's index.
+        let removes = match change {
+            Change::Confirm | Change::Reject | Change::Cancel => {
+                format!(" REMOVE {}, {}", expr.name(keys::GSI4.pk), expr.name(keys::GSI4.sk))
+            }
+            Change::Update => String::new(),
+        };
         assignments.extend(change_clauses(&mut expr, id, entry.as_ref(), now)?);
 
         let mut conditions = vec![
@@ -293,7 +304,7 @@ impl OrderStore {
             .table_name(&self.table)
             .key(keys::PK, s(key.pk))
             .key(keys::SK, s(key.sk))
-            .update_expression(format!("SET {}", assignments.join(", ")))
+            .update_expression(format!("SET {}{}", assignments.join(", "), removes))
             .condition_expression(conditions.join(" AND "))
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())

@@ -13,7 +13,7 @@ impl OrderStore {
     pub async fn stranded_outboxes(&self, before: Timestamp) -> Result<Vec<OrderId>> {
         let mut ids = vec![];
         for shard in 0..keys::OUTBOX_SHARDS {
-            let partition = keys::outbox_shard(shard);
+            let partition = (keys::GSI3, keys::outbox_shard(shard));
             for item in unfinished(&self.db, &self.table, partition, before, "finding stranded outboxes").await? {
                 if let Some(id) = item.get(keys::PK).and_then(|pk| pk.as_s().ok()).and_then(|pk| keys::order_id_of(pk))
                 {

@@ -23,7 +23,7 @@ impl PaymentStore {
     pub async fn pending_since(&self, before: Timestamp) -> Result<Vec<Pending>> {
         let mut found = vec![];
         for shard in 0..keys::PENDING_SHARDS {
-            let partition = keys::pending_shard(shard);
+            let partition = (keys::GSI3, keys::pending_shard(shard));
             for item in unfinished(&self.db, &self.table, partition, before, "finding pending payments").await? {
                 let key = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 if let Some(payment_id) = keys::payment_id_of(&key(keys::PK)) {
