@@ -116,3 +116,23 @@ async fn a_fully_refunded_payment_refuses_further_refunds() {
 
     assert_eq!(again.status, 409);
 }
+
+#[tokio::test]
+async fn the_hundred_and_first_refund_of_a_payment_is_refused() {
+    // Arrange: a payment with a hundred one-cent refunds.
+    let app = spawn_app().await;
+    let (_, payment) = paid(&app, 2599).await;
+    let path = format!("/payments/{payment}/refund");
+    for n in 0..platform::store::MAX_REFUNDS_PER_PAYMENT {
+        let reply = app.request("POST", &path).json(&json!({"amount": 1})).send().await;
+        assert_eq!(reply.status, 201, "refund {n}: {reply:?}");
+    }
+
+    // Act
+    let one_more = app.request("POST", &path).json(&json!({"amount": 1})).send().await;
+
+    // Assert: refused by the write's condition, with money left to refund; nothing written.
+    assert_eq!((one_more.status, one_more.error_code()), (409, "CONFLICT"));
+    let stored = app.request("GET", &format!("/payments/{payment}")).send().await.body;
+    assert_eq!((stored["refunds"].as_array().unwrap().len(), stored["refunded"].as_i64()), (100, Some(100)));
+}
