@@ -1,5 +1,9 @@
 //! Lambda entry point; the handler lives in the library.
 
+// The run is one deeply nested future (the relay's and the sweeper's SDK calls); its layout needs
+// more than the default query depth. (Incremental builds hide this; a clean build fails without it.)
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use platform::domain::{OrderRules, Timestamp};
 
