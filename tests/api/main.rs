@@ -5,6 +5,7 @@ mod iam;
 mod idempotency;
 mod malformed_input;
 mod money_faults;
+mod money_properties;
 mod openapi;
 mod order_processor;
 mod orders_cancel;
