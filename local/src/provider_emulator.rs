@@ -149,6 +149,12 @@ impl Emulator {
         }
     }
 
+    /// What a POST is answered before it runs: a 401 without our key, or the stored answer of an
+    /// idempotent request (a 400 when the key came with other parameters).
+    fn admit(&self, path: &str, headers: &HeaderMap, params: &Params) -> Option<Response> {
+        self.unauthorized(headers).or_else(|| self.replay(path, headers, params))
+    }
+
     /// The stored answer of an idempotent request, or a 400 when the key came with other parameters.
     fn replay(&self, path: &str, headers: &HeaderMap, params: &Params) -> Option<Response> {
         let key = headers.get("idempotency-key")?.to_str().ok()?;
@@ -213,6 +219,11 @@ impl Emulator {
     }
 }
 
+/// The `metadata[name]` parameters of a request, by name.
+fn metadata(params: &Params) -> BTreeMap<&str, &String> {
+    params.iter().filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?, v))).collect()
+}
+
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.payload">`, the provider's webhook signature.
 pub fn signature_header(secret: &str, timestamp: u64, payload: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
@@ -225,19 +236,15 @@ const CAPTURING_TOKENS: [&str; 4] = ["tok_visa", "tok_mastercard", "tok_timeout"
 
 async fn create_intent(State(emulator): State<Emulator>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
     const PATH: &str = "/v1/payment_intents";
-    if let Some(refused) = emulator.unauthorized(&headers) {
-        return refused;
-    }
-    if let Some(stored) = emulator.replay(PATH, &headers, &params) {
-        return stored;
+    if let Some(answered) = emulator.admit(PATH, &headers, &params) {
+        return answered;
     }
     let amount = params.get("amount").and_then(|a| a.parse::<i64>().ok()).filter(|a| *a > 0);
     let (Some(amount), Some(currency)) = (amount, params.get("currency")) else {
         return error(StatusCode::BAD_REQUEST, "invalid_request_error", "amount and currency are required", json!({}));
     };
     let token = params.get("payment_method_data[card][token]").cloned().unwrap_or_default();
-    let metadata: BTreeMap<_, _> =
-        params.iter().filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?, v))).collect();
+    let metadata = metadata(&params);
     let payment_id = metadata.get("payment_id").map(|v| v.to_string()).unwrap_or_default();
     let (status, body) = {
         let mut books = emulator.books.lock().unwrap();
@@ -302,11 +309,8 @@ async fn get_intent(State(emulator): State<Emulator>, headers: HeaderMap, Path(i
 
 async fn create_refund(State(emulator): State<Emulator>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
     const PATH: &str = "/v1/refunds";
-    if let Some(refused) = emulator.unauthorized(&headers) {
-        return refused;
-    }
-    if let Some(stored) = emulator.replay(PATH, &headers, &params) {
-        return stored;
+    if let Some(answered) = emulator.admit(PATH, &headers, &params) {
+        return answered;
     }
     let charge_id = params.get("charge").cloned().unwrap_or_default();
     let (body, fails) = {
@@ -330,8 +334,7 @@ async fn create_refund(State(emulator): State<Emulator>, headers: HeaderMap, For
         }
         let fails = charge.token == "tok_refundFails";
         let intent = charge.intent.clone();
-        let metadata: BTreeMap<_, _> =
-            params.iter().filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?, v))).collect();
+        let metadata = metadata(&params);
         let id = books.id("re");
         let refund = json!({
             "id": id, "object": "refund", "amount": amount, "charge": charge_id, "payment_intent": intent,
