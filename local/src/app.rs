@@ -24,7 +24,7 @@ pub struct App {
     pub payments: PaymentDeps<StripeProvider>,
     pub webhook: payment_webhook::Webhook<StripeProvider>,
     pub processor: order_processor::Processor,
-    pub report: daily_report::Report<S3Exports>,
+    pub report: daily_report::Report<S3Exports, StripeProvider>,
 }
 
 /// What the functions read from their environment in AWS, besides where their resources are.
@@ -63,9 +63,11 @@ impl App {
         let webhook = payment_webhook::Webhook { deps: payments.clone(), signing_secret: settings.webhook_secret };
         let processor = order_processor::Processor { store: store.clone(), rules: settings.rules };
         let report = daily_report::Report {
-            store: store.clone(),
+            orders: store.clone(),
+            payments: payments.payments.clone(),
             sink: S3Exports::new(platform::aws::s3(sdk), bucket),
-            page_size: Some(daily_report::PAGE_ORDERS),
+            provider: payments.provider.clone(),
+            page_size: Some(daily_report::PAGE_ITEMS),
             part_bytes: daily_report::PART_BYTES,
         };
         Self {

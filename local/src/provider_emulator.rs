@@ -12,6 +12,9 @@
 //! - webhooks signed as the provider signs them (`Stripe-Signature: t=..,v1=..`), retried until
 //!   answered 2xx, and, as configured, sent more than once and out of order.
 //!
+//! - `GET /v1/charges` and `GET /v1/refunds`, newest first, with `created[gte]`, `created[lt]`,
+//!   `limit` and `starting_after`, as the daily report's reconciliation reads them;
+//!
 //! `GET /_emulator/books` is the emulator's own: what it captured and refunded per payment id, so
 //! tests can check the platform's books against the provider's.
 
@@ -19,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -89,8 +92,24 @@ struct Charge {
     intent: String,
     payment_id: String,
     amount: i64,
+    currency: String,
+    /// Epoch seconds, as the provider stamps its objects.
+    created: i64,
     held: i64,
     token: String,
+}
+
+impl Charge {
+    fn object(&self, id: &str) -> Value {
+        json!({
+            "id": id, "object": "charge", "amount": self.amount, "currency": self.currency, "captured": true,
+            "status": "succeeded", "created": self.created, "payment_intent": self.intent, "amount_refunded": self.held,
+        })
+    }
+}
+
+fn epoch_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Books {
@@ -120,8 +139,9 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: EmulatorSettings
     let app = Router::new()
         .route("/v1/payment_intents", post(create_intent))
         .route("/v1/payment_intents/{id}", get(get_intent))
-        .route("/v1/refunds", post(create_refund))
         .route("/v1/refunds/{id}", get(get_refund))
+        .route("/v1/charges", get(list_charges))
+        .route("/v1/refunds", get(list_refunds).post(create_refund))
         .route("/_emulator/books", get(books))
         .with_state(emulator);
     axum::serve(listener, app).await
@@ -258,10 +278,16 @@ async fn create_intent(State(emulator): State<Emulator>, headers: HeaderMap, For
                 let charge = books.id("ch");
                 intent["status"] = "succeeded".into();
                 intent["latest_charge"] = charge.clone().into();
-                books.charges.insert(
-                    charge,
-                    Charge { intent: intent_id.clone(), payment_id, amount, held: 0, token: token.clone() },
-                );
+                let charge_record = Charge {
+                    intent: intent_id.clone(),
+                    payment_id,
+                    amount,
+                    currency: currency.clone(),
+                    created: epoch_seconds(),
+                    held: 0,
+                    token: token.clone(),
+                };
+                books.charges.insert(charge, charge_record);
                 books.captures += 1;
                 books.intents.insert(intent_id, intent.clone());
                 (200, intent)
@@ -333,12 +359,13 @@ async fn create_refund(State(emulator): State<Emulator>, headers: HeaderMap, For
             return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, json!({"param": "amount"}));
         }
         let fails = charge.token == "tok_refundFails";
-        let intent = charge.intent.clone();
+        let (intent, currency) = (charge.intent.clone(), charge.currency.clone());
         let metadata = metadata(&params);
         let id = books.id("re");
         let refund = json!({
-            "id": id, "object": "refund", "amount": amount, "charge": charge_id, "payment_intent": intent,
-            "status": if fails { "pending" } else { "succeeded" }, "metadata": metadata,
+            "id": id, "object": "refund", "amount": amount, "currency": currency, "charge": charge_id,
+            "payment_intent": intent, "status": if fails { "pending" } else { "succeeded" }, "metadata": metadata,
+            "created": epoch_seconds(),
         });
         books.charges.get_mut(&charge_id).expect("found above").held += amount;
         books.refunds.insert(id, refund.clone());
@@ -376,6 +403,39 @@ async fn get_refund(State(emulator): State<Emulator>, headers: HeaderMap, Path(i
         Some(refund) => answer(200, refund.clone()),
         None => error(StatusCode::NOT_FOUND, "invalid_request_error", "No such refund", json!({})),
     }
+}
+
+async fn list_charges(State(emulator): State<Emulator>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
+    if let Some(refused) = emulator.unauthorized(&headers) {
+        return refused;
+    }
+    let objects = emulator.books.lock().unwrap().charges.iter().map(|(id, charge)| charge.object(id)).collect();
+    answer(200, list(objects, &query))
+}
+
+async fn list_refunds(State(emulator): State<Emulator>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
+    if let Some(refused) = emulator.unauthorized(&headers) {
+        return refused;
+    }
+    let objects = emulator.books.lock().unwrap().refunds.values().cloned().collect();
+    answer(200, list(objects, &query))
+}
+
+/// A list page as the provider pages: newest first (ids carry a serial number, so they sort in
+/// creation order), filtered by `created[gte]` and `created[lt]`, `limit` (10 unless asked, at
+/// most 100) after `starting_after`.
+fn list(mut objects: Vec<Value>, query: &Params) -> Value {
+    let bound = |name: &str| query.get(name).and_then(|v| v.parse::<i64>().ok());
+    let (gte, lt) = (bound("created[gte]").unwrap_or(i64::MIN), bound("created[lt]").unwrap_or(i64::MAX));
+    objects.retain(|o| o["created"].as_i64().is_some_and(|c| (gte..lt).contains(&c)));
+    objects.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
+    if let Some(after) = query.get("starting_after") {
+        objects.retain(|o| o["id"].as_str().is_some_and(|id| id < after.as_str()));
+    }
+    let limit = bound("limit").unwrap_or(10).clamp(1, 100) as usize;
+    let has_more = objects.len() > limit;
+    objects.truncate(limit);
+    json!({"object": "list", "data": objects, "has_more": has_more})
 }
 
 /// `{"captures": n, "payments": {"<payment id>": {"captured": amount, "refunded": succeeded}}}`.

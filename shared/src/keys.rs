@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{CustomerId, Order, OrderId, Payment, PaymentId, RefundId, Timestamp};
+use crate::domain::{CustomerId, LedgerEntry, Order, OrderId, Payment, PaymentId, RefundId, Timestamp};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -159,6 +159,23 @@ pub fn digest(parts: &[&[u8]]) -> String {
         hash.update(part);
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The partition holding one shard of one UTC day's ledger entries (the base table, not an index:
+/// entries are written once and read by day).
+pub fn ledger_shard(day: &str, shard: u32) -> String {
+    format!("LEDGER#{day}#{shard:02}")
+}
+
+/// A ledger entry: in the partition of the day it happened, sorted by when its movement began and
+/// then by movement, so a movement's steps of one day are adjacent (the first step before the
+/// settlement).
+pub fn ledger_entry(entry: &LedgerEntry) -> Key {
+    let step = if entry.is_first_step() { 1 } else { 2 };
+    Key {
+        pk: ledger_shard(&entry.at.day(), entry.shard(DAY_SHARDS)),
+        sk: format!("{}#{}#{step}", entry.initiated_at, entry.movement_id()),
+    }
 }
 
 /// The partition of `gsi3` for one shard of pending payments and refunds.

@@ -48,13 +48,17 @@ fn calls() -> BTreeMap<&'static str, Vec<Grant>> {
         (method!(OrderStore::clear_outbox), vec![grant("dynamodb:UpdateItem", table)]),
         (method!(PaymentStore::get), vec![grant("dynamodb:Query", table)]),
         (method!(PaymentStore::begin), vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)]),
-        (method!(PaymentStore::settle), vec![grant("dynamodb:UpdateItem", table)]),
+        (method!(PaymentStore::settle), vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)]),
         (
             method!(PaymentStore::begin_refund),
             vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)],
         ),
         (method!(PaymentStore::note_provider_refund), vec![grant("dynamodb:UpdateItem", table)]),
-        (method!(PaymentStore::settle_refund), vec![grant("dynamodb:UpdateItem", table)]),
+        (
+            method!(PaymentStore::settle_refund),
+            vec![grant("dynamodb:PutItem", table), grant("dynamodb:UpdateItem", table)],
+        ),
+        (method!(PaymentStore::ledger_page), vec![grant("dynamodb:Query", table)]),
         (method!(PaymentStore::pending_since), vec![grant("dynamodb:Query", "table/index/gsi3")]),
         (method!(PaymentStore::count_attempt), vec![grant("dynamodb:UpdateItem", table)]),
         ("aws::secret(provider key)", vec![grant("secretsmanager:GetSecretValue", "PaymentProviderKeySecret")]),
@@ -125,6 +129,8 @@ fn functions() -> BTreeMap<&'static str, Vec<&'static str>> {
             "daily-report",
             vec![
                 method!(OrderStore::day_page),
+                method!(PaymentStore::ledger_page),
+                "aws::secret(provider key)",
                 method!(S3Exports::put_object),
                 method!(S3Exports::create_upload),
                 method!(S3Exports::upload_part),

@@ -1,179 +1,229 @@
-//! The daily report: one UTC day's orders, read through the write-sharded day index (never a
-//! scan), streamed to `reports/daily/<day>/orders.csv` by multipart upload as pages arrive, and
-//! summed into `reports/daily/<day>/summary.json`.
+//! The daily report: one UTC day as it stood at its end, whenever it runs.
 //!
-//! Memory stays flat however busy the day: the shards are read in parallel, but each holds at
-//! most [`PAGES_AHEAD`] unread pages of [`PAGE_ORDERS`], and the CSV part being filled is spooled
-//! to `/tmp`, not memory. Rows are written in shard order, then creation order, so a rerun writes
-//! the same bytes.
+//! - `orders.csv`: the orders created that day (the write-sharded day index, never a scan), each
+//!   stated from its history as of 24:00;
+//! - `payments.csv`: the day's money movements, from the ledger's entries of that day;
+//! - `summary.json`: counts and money from those two, and the reconciliation of the ledger against
+//!   the payment provider's books for the day. Written last: once it is there, the day is complete.
+//!
+//! Nothing it reads changes after the day ends (history and ledger entries are dated and never
+//! rewritten), so a rerun writes the same bytes but for `generatedAt`. Memory stays flat however
+//! busy the day: the shards are read in parallel, but each holds at most [`PAGES_AHEAD`] unread
+//! pages of [`PAGE_ITEMS`], and the CSV part being filled is spooled to `/tmp`, not memory. Rows
+//! are written in shard order, then key order.
 
+mod cells;
 mod day;
+mod movements;
+mod orders;
 mod summary;
 
-use platform::domain::{Order, Timestamp};
+use std::future::Future;
+
+use chrono::NaiveDate;
+use platform::domain::Timestamp;
 use platform::exports::{ExportSink, MultipartWriter};
 use platform::keys::DAY_SHARDS;
 use platform::metrics::Metric;
-use platform::store::OrderStore;
-use platform::{Result, ResultExt};
+use platform::payment_provider::PaymentProvider;
+use platform::store::{OrderStore, PaymentStore};
+use platform::{Error, Result};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-pub use day::report_day;
-pub use summary::Summary;
+pub use cells::neutralise;
+pub use day::{MAX_BACKFILL_DAYS, bounds, report_days};
+pub use summary::{Reconciliation, Summary};
 
 /// Pages each shard may read ahead of the writer.
 pub const PAGES_AHEAD: usize = 1;
-/// Orders per index page. A fixed count, rather than DynamoDB's 1 MB cap, keeps memory the same
-/// however busy the day: at most `(DAY_SHARDS * PAGES_AHEAD + 1) * PAGE_ORDERS` orders are held
-/// (the unread pages, and the one being written), and a day of 10,000 orders already reaches it.
-pub const PAGE_ORDERS: i32 = 500;
+/// Items (orders, ledger entries) per page. A fixed count, rather than DynamoDB's 1 MB cap,
+/// keeps memory the same however busy the day: at most `(DAY_SHARDS * PAGES_AHEAD + 1) *
+/// PAGE_ITEMS` items are held (the unread pages, and the one being written).
+pub const PAGE_ITEMS: i32 = 500;
 /// CSV part size (S3's minimum is 5 MiB); a part is spooled to `/tmp` while it fills.
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
 const _: () = assert!(PART_BYTES >= platform::exports::MIN_PART_BYTES);
 
 /// What the report uses, built once per cold start.
 #[derive(Debug, Clone)]
-pub struct Report<S> {
-    pub store: OrderStore,
+pub struct Report<S, P> {
+    pub orders: OrderStore,
+    pub payments: PaymentStore,
     pub sink: S,
-    /// Orders per index page ([`PAGE_ORDERS`] in production).
+    /// The payment provider, whose books the ledger is reconciled against.
+    pub provider: P,
+    /// Items per page ([`PAGE_ITEMS`] in production).
     pub page_size: Option<i32>,
     pub part_bytes: usize,
 }
 
-const CSV_HEADER: [&str; 11] = [
-    "orderId",
-    "customerId",
-    "status",
-    "currency",
-    "total",
-    "paid",
-    "refunded",
-    "items",
-    "rejectionReason",
-    "createdAt",
-    "updatedAt",
-];
-
-#[derive(Serialize)]
-struct Row<'a> {
-    order_id: String,
-    customer_id: &'a str,
-    status: &'static str,
-    currency: &'a str,
-    total: i64,
-    paid: i64,
-    refunded: i64,
-    /// The line items as JSON: `[{"sku","quantity","unitPrice"}]`.
-    items: String,
-    rejection_reason: &'a str,
-    created_at: String,
-    updated_at: String,
+/// What an invocation reported: one day's summary, or a backfill's.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Reported {
+    Day(Box<Summary>),
+    Days { days: Vec<Summary> },
 }
 
-impl<'a> Row<'a> {
-    fn of(order: &'a Order) -> Result<Self> {
-        Ok(Self {
-            order_id: order.order_id.to_string(),
-            customer_id: order.customer_id.as_str(),
-            status: order.status.as_str(),
-            currency: order.currency.as_str(),
-            total: order.total,
-            paid: order.paid,
-            refunded: order.refunded,
-            items: serde_json::to_string(&order.items).context("encoding items")?,
-            rejection_reason: order.rejection_reason.as_deref().unwrap_or_default(),
-            created_at: order.created_at.to_string(),
-            updated_at: order.updated_at.to_string(),
-        })
+/// Runs the report for the day, or the days, an invocation asks for (see [`report_days`]).
+pub async fn handle<S: ExportSink, P: PaymentProvider>(
+    report: &Report<S, P>,
+    payload: &serde_json::Value,
+    now: Timestamp,
+) -> Result<Reported> {
+    let backfill = payload.get("from").or_else(|| payload.get("detail").and_then(|d| d.get("from"))).is_some();
+    let mut days = vec![];
+    for day in report_days(payload, now)? {
+        days.push(run(report, day).await?);
     }
+    Ok(match days.pop() {
+        Some(only) if !backfill && days.is_empty() => Reported::Day(Box::new(only)),
+        last => Reported::Days { days: days.into_iter().chain(last).collect() },
+    })
 }
 
-/// Runs the report for the day an invocation asks for (see [`report_day`]).
-pub async fn handle<S: ExportSink>(report: &Report<S>, payload: &serde_json::Value, now: Timestamp) -> Result<Summary> {
-    let day = report_day(payload, now)?;
-    run(report, &day).await
-}
-
-/// Writes the CSV and then the summary of `day` (`YYYY-MM-DD`). A failure leaves no CSV object
-/// behind: its multipart upload is aborted.
+/// Writes the day's `orders.csv`, `payments.csv` and then `summary.json`. A failure leaves no
+/// partial CSV behind (its multipart upload is aborted) and no summary.
 #[tracing::instrument(skip(report))]
-pub async fn run<S: ExportSink>(report: &Report<S>, day: &str) -> Result<Summary> {
-    let prefix = format!("reports/daily/{day}");
+pub async fn run<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, day: NaiveDate) -> Result<Summary> {
+    let (start, end) = bounds(day);
+    let date = day.to_string();
+    let prefix = format!("reports/daily/{date}");
+    let mut summary = Summary::new(&date);
+
     let mut upload =
         MultipartWriter::start(&report.sink, &format!("{prefix}/orders.csv"), "text/csv", report.part_bytes).await?;
-    let streamed = match stream_orders(report, day, &mut upload).await {
-        Ok(summary) => upload.finish().await.map(|()| summary),
-        Err(err) => Err(err),
-    };
-    let summary = match streamed {
-        Ok(summary) => summary,
-        Err(err) => {
-            if let Err(abort) = upload.abort().await {
-                tracing::error!(error = ?abort, "aborting the failed report upload failed too; the bucket's lifecycle rule cleans it up");
-            }
-            return Err(err);
-        }
-    };
-    let json = serde_json::to_vec_pretty(&summary).context("encoding the summary")?;
+    let written = write_orders(report, &date, end, &mut upload, &mut summary).await;
+    finish(upload, written).await?;
+
+    let mut upload =
+        MultipartWriter::start(&report.sink, &format!("{prefix}/payments.csv"), "text/csv", report.part_bytes).await?;
+    let written = write_movements(report, &date, &mut upload, &mut summary).await;
+    finish(upload, written).await?;
+
+    let provider =
+        report.provider.totals(start, end).await.map_err(|e| Error::internal("reading the provider's books", e))?;
+    summary.close(&provider);
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::internal("encoding the summary", e))?;
     report.sink.put_object(&format!("{prefix}/summary.json"), json, "application/json").await?;
-    tracing::info!(day, orders = summary.orders.count, "daily report written");
-    let rows = Metric::count("ReportRows", summary.orders.count as i64);
-    platform::metrics::emit(&[rows], None, &[("date", day.to_owned())]);
+
+    let unbalanced = summary.reconciliation.iter().filter(|(_, books)| !books.balanced).map(|(c, _)| c.as_str());
+    let unbalanced: Vec<&str> = unbalanced.collect();
+    if !unbalanced.is_empty() {
+        tracing::error!(day = %date, currencies = ?unbalanced, "the ledger and the provider's books disagree");
+    }
+    tracing::info!(day = %date, orders = summary.orders.count, "daily report written");
+    let metrics = [
+        Metric::count("ReportRows", summary.orders.count as i64),
+        Metric::count("LedgerUnbalanced", unbalanced.len() as i64),
+    ];
+    platform::metrics::emit(&metrics, None, &[("date", date.clone())]);
     Ok(summary)
 }
 
-/// Reads every shard of the day, in parallel and bounded, writing rows in shard order.
-async fn stream_orders<S: ExportSink>(
-    report: &Report<S>,
+/// `orders.csv`: every shard of the day's orders, each as it stood at `end`.
+async fn write_orders<S: ExportSink, P>(
+    report: &Report<S, P>,
     day: &str,
+    end: Timestamp,
     upload: &mut MultipartWriter<'_, S>,
-) -> Result<Summary> {
+    summary: &mut Summary,
+) -> Result<()> {
     let shards: Vec<_> = (0..DAY_SHARDS)
-        .map(|shard| read_shard(report.store.clone(), day.to_owned(), shard, report.page_size))
+        .map(|shard| {
+            let (store, day, limit) = (report.orders.clone(), day.to_owned(), report.page_size);
+            read_ahead(move |after| {
+                let (store, day) = (store.clone(), day.clone());
+                async move { store.day_page(&day, shard, after, limit).await }
+            })
+        })
         .collect();
-    let mut header = csv_writer();
-    header.write_record(CSV_HEADER).context("writing the CSV header")?;
-    upload.write(&csv_bytes(header)?).await?;
-    let mut summary = Summary::new(day);
+    upload.write(&header(&orders::HEADER)?).await?;
     for mut pages in shards {
         while let Some(page) = pages.recv().await {
-            let mut rows = csv_writer();
+            let mut rows = cells::Rows::new();
             for order in page? {
-                summary.add(&order);
-                rows.serialize(Row::of(&order)?).context("writing a CSV row")?;
+                if let Some(then) = orders::push(&mut rows, &order, end)? {
+                    summary.add_order(&then);
+                }
             }
-            upload.write(&csv_bytes(rows)?).await?;
+            upload.write(&rows.into_bytes()?).await?;
         }
     }
-    Ok(summary)
+    Ok(())
 }
 
-/// An RFC 4180 writer (fields quoted when they need it, CRLF line ends) into memory.
-fn csv_writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new().has_headers(false).terminator(csv::Terminator::CRLF).from_writer(Vec::new())
+/// `payments.csv`: every shard of the day's ledger, folded into movements.
+async fn write_movements<S: ExportSink, P>(
+    report: &Report<S, P>,
+    day: &str,
+    upload: &mut MultipartWriter<'_, S>,
+    summary: &mut Summary,
+) -> Result<()> {
+    let shards: Vec<_> = (0..DAY_SHARDS)
+        .map(|shard| {
+            let (store, day, limit) = (report.payments.clone(), day.to_owned(), report.page_size);
+            read_ahead(move |after| {
+                let (store, day) = (store.clone(), day.clone());
+                async move { store.ledger_page(&day, shard, after, limit).await }
+            })
+        })
+        .collect();
+    upload.write(&header(&movements::HEADER)?).await?;
+    let mut each = |movement: &movements::Movement| summary.add_movement(movement);
+    for mut pages in shards {
+        let mut fold = movements::Fold::default();
+        while let Some(page) = pages.recv().await {
+            let mut rows = cells::Rows::new();
+            fold.page(page?, &mut rows, &mut each)?;
+            upload.write(&rows.into_bytes()?).await?;
+        }
+        let mut rows = cells::Rows::new();
+        fold.finish(&mut rows, &mut each)?;
+        upload.write(&rows.into_bytes()?).await?;
+    }
+    Ok(())
 }
 
-fn csv_bytes(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
-    writer.into_inner().map_err(|e| e.into_error()).context("writing CSV")
+fn header(names: &[&str]) -> Result<Vec<u8>> {
+    let mut rows = cells::Rows::new();
+    rows.push(names.iter().copied())?;
+    rows.into_bytes()
 }
 
-/// Pages of one shard, read ahead by a task of its own. The task waits for room in the channel
-/// before it reads, so a shard holds at most [`PAGES_AHEAD`] unread pages.
-fn read_shard(
-    store: OrderStore,
-    day: String,
-    shard: u32,
-    page_size: Option<i32>,
-) -> mpsc::Receiver<Result<Vec<Order>>> {
+/// Makes the object visible once all its rows are written, or discards it (nothing becomes
+/// visible) when writing them failed.
+async fn finish<S: ExportSink>(mut upload: MultipartWriter<'_, S>, written: Result<()>) -> Result<()> {
+    let result = match written {
+        Ok(()) => upload.finish().await,
+        Err(err) => Err(err),
+    };
+    if result.is_err()
+        && let Err(abort) = upload.abort().await
+    {
+        tracing::error!(error = ?abort, "aborting a failed report upload failed too; the bucket's lifecycle rule cleans it up");
+    }
+    result
+}
+
+/// Pages of one shard, read ahead by a task of its own from `read(after)`, which returns a page
+/// and where the next one starts. The task waits for room in the channel before it reads, so a
+/// shard holds at most [`PAGES_AHEAD`] unread pages.
+fn read_ahead<T, C, F, Fut>(read: F) -> mpsc::Receiver<Result<Vec<T>>>
+where
+    T: Send + 'static,
+    C: Send + 'static,
+    F: Fn(Option<C>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(Vec<T>, Option<C>)>> + Send,
+{
     let (pages, receiver) = mpsc::channel(PAGES_AHEAD);
     tokio::spawn(async move {
         let mut after = None;
         while let Ok(slot) = pages.reserve().await {
-            match store.day_page(&day, shard, after, page_size).await {
-                Ok((orders, next)) => {
-                    slot.send(Ok(orders));
+            match read(after.take()).await {
+                Ok((page, next)) => {
+                    slot.send(Ok(page));
                     match next {
                         Some(next) => after = Some(next),
                         None => return,

@@ -12,9 +12,11 @@ async fn main() -> Result<(), Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let report = daily_report::Report {
-        store: platform::aws::order_store(&sdk)?,
+        orders: platform::aws::order_store(&sdk)?,
+        payments: platform::aws::payment_store(&sdk)?,
         sink: platform::aws::exports(&sdk)?,
-        page_size: Some(daily_report::PAGE_ORDERS),
+        provider: platform::aws::payment_provider(&sdk).await?,
+        page_size: Some(daily_report::PAGE_ITEMS),
         part_bytes: daily_report::PART_BYTES,
     };
     let report = &report;

@@ -113,7 +113,9 @@ async fn reconcile_every(period: std::time::Duration, deps: PaymentDeps<StripePr
 }
 
 /// Runs the daily report at 00:05 UTC for the day before, as the template's schedule does.
-async fn report_nightly(report: daily_report::Report<platform::exports::S3Exports>) {
+async fn report_nightly(
+    report: daily_report::Report<platform::exports::S3Exports, platform::payment_provider::StripeProvider>,
+) {
     const DAY_MILLIS: i64 = 24 * 3600 * 1000;
     const AFTER_MIDNIGHT_MILLIS: i64 = 5 * 60 * 1000;
     loop {

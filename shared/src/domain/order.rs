@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Currency, CustomerId, MAX_UNIT_PRICE, OrderId, Sku, Timestamp};
+use super::{
+    Currency, CustomerId, MAX_REVISIONS_TO_PAY, MAX_REVISIONS_TO_UPDATE, MAX_UNIT_PRICE, OrderId, Revision, Sku,
+    Timestamp,
+};
 use crate::error::{Error, Problems, Result};
 
 pub const MAX_ITEMS: usize = 100;
@@ -144,11 +147,15 @@ pub struct Order {
     pub rejection_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Every version's change, oldest first (`history.rs`). Stored on the item; not in the API.
+    #[serde(default, skip_serializing)]
+    pub history: Vec<Revision>,
 }
 
 impl Order {
     /// A new `PENDING` order at version 1.
     pub fn new(order_id: OrderId, customer_id: CustomerId, lines: Lines, now: Timestamp) -> Self {
+        let created = Revision::lines(&lines, now);
         Self {
             order_id,
             customer_id,
@@ -164,6 +171,7 @@ impl Order {
             rejection_reason: None,
             created_at: now,
             updated_at: now,
+            history: vec![created],
         }
     }
 
@@ -203,7 +211,14 @@ impl Order {
         if amount > self.outstanding() {
             return Some(Error::Conflict(format!("amount exceeds the outstanding {}", self.outstanding()).into()));
         }
-        None
+        self.revisions_refusal(MAX_REVISIONS_TO_PAY)
+    }
+
+    /// Refuses more money movements or updates once the order's history is this long (the
+    /// limits in `history.rs` keep the order item within DynamoDB's item size).
+    pub fn revisions_refusal(&self, max: usize) -> Option<Error> {
+        (self.history.len() >= max)
+            .then(|| Error::Conflict(format!("the order has reached its limit of {max} changes").into()))
     }
 
     /// Why `change` cannot apply to this order as it stands, or `None` if it can
@@ -214,6 +229,7 @@ impl Order {
         }
         match change {
             Change::Update if self.committed > 0 => Some(Error::Conflict("order has payments".into())),
+            Change::Update => self.revisions_refusal(MAX_REVISIONS_TO_UPDATE),
             Change::Cancel if self.holds_money() => {
                 Some(Error::Conflict("money is held on the order; refund it first".into()))
             }

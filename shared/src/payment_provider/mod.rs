@@ -11,11 +11,12 @@
 mod stripe;
 pub mod webhook;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 pub use stripe::{ProviderSettings, StripeProvider};
 
-use crate::domain::{Currency, OrderId, PaymentId, RefundId};
+use crate::domain::{Currency, OrderId, PaymentId, RefundId, Timestamp};
 
 /// What to charge: repeated with the same values whenever the outcome is asked for again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,16 @@ pub enum RefundOutcome {
     },
 }
 
+/// What the provider's own books say it moved in a period, per currency (upper-case ISO code), in
+/// minor units: what the daily report reconciles the ledger against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderTotals {
+    /// Charges created in the period and captured.
+    pub captured: BTreeMap<String, i64>,
+    /// Refunds created in the period that succeeded.
+    pub refunded: BTreeMap<String, i64>,
+}
+
 /// The provider's answer did not arrive, or was not one we understand: the operation may or may
 /// not have happened.
 #[derive(Debug, thiserror::Error)]
@@ -95,4 +106,9 @@ pub trait PaymentProvider: Send + Sync {
 
     /// Where a refund the provider made (`re_...`) stands now.
     fn refund_status(&self, id: &str) -> impl Future<Output = Result<RefundOutcome, Unanswered>> + Send;
+
+    /// What the provider captured and refunded from `from` until before `to` (by when it created
+    /// each charge and refund; the provider counts whole seconds).
+    fn totals(&self, from: Timestamp, to: Timestamp)
+    -> impl Future<Output = Result<ProviderTotals, Unanswered>> + Send;
 }

@@ -12,7 +12,10 @@ use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use super::{Capture, ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, Unanswered};
+use super::{
+    Capture, ChargeOutcome, ChargeRequest, PaymentProvider, ProviderTotals, RefundOutcome, RefundRequest, Unanswered,
+};
+use crate::domain::Timestamp;
 
 /// Where the provider is and how we authenticate: from the deployment's settings.
 #[derive(Clone)]
@@ -80,6 +83,53 @@ impl StripeProvider {
             Err(elapsed) => Err(unanswered(elapsed.into())),
         }
     }
+}
+
+/// Objects listed per page (the provider's maximum).
+const LIST_PAGE: &str = "100";
+
+impl StripeProvider {
+    /// Every object a list endpoint (`/v1/charges`, `/v1/refunds`) has created in `[from, to)`,
+    /// page by page. The creation window is asked for and checked again on each object, so a
+    /// provider that ignores the filter still gives the right answer.
+    async fn each_created(
+        &self,
+        operation: &'static str,
+        path: &str,
+        (from, to): (Timestamp, Timestamp),
+        mut each: impl FnMut(&Value),
+    ) -> Result<(), Unanswered> {
+        let window = from.millis().div_euclid(1000)..to.millis().div_euclid(1000);
+        let mut after: Option<String> = None;
+        loop {
+            let query = {
+                let mut query = form_urlencoded::Serializer::new(String::new());
+                query
+                    .append_pair("created[gte]", &window.start.to_string())
+                    .append_pair("created[lt]", &window.end.to_string())
+                    .append_pair("limit", LIST_PAGE);
+                if let Some(after) = &after {
+                    query.append_pair("starting_after", after);
+                }
+                query.finish()
+            };
+            let (status, json) = self.call(operation, Method::GET, &format!("{path}?{query}"), &[], None).await?;
+            let Some(page) = json["data"].as_array().filter(|_| status == StatusCode::OK) else {
+                return Err(error_of(operation, status, &json));
+            };
+            page.iter().filter(|o| o["created"].as_i64().is_some_and(|c| window.contains(&c))).for_each(&mut each);
+            match (json["has_more"].as_bool(), page.last().and_then(|o| text(&o["id"]))) {
+                (Some(true), Some(last)) => after = Some(last),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Adds an object's amount to its currency's total.
+fn add(totals: &mut std::collections::BTreeMap<String, i64>, object: &Value) {
+    let currency = object["currency"].as_str().unwrap_or_default().to_ascii_uppercase();
+    *totals.entry(currency).or_default() += object["amount"].as_i64().unwrap_or_default();
 }
 
 /// What a non-2xx answer says went wrong, or that it is not an answer we can act on.
@@ -165,6 +215,24 @@ impl PaymentProvider for StripeProvider {
     }
 
     #[tracing::instrument(skip(self))]
+    #[tracing::instrument(skip(self))]
+    async fn totals(&self, from: Timestamp, to: Timestamp) -> Result<ProviderTotals, Unanswered> {
+        let mut totals = ProviderTotals::default();
+        self.each_created("listing charges", "/v1/charges", (from, to), |charge| {
+            if charge["status"] == "succeeded" && charge["captured"] != false {
+                add(&mut totals.captured, charge);
+            }
+        })
+        .await?;
+        self.each_created("listing refunds", "/v1/refunds", (from, to), |refund| {
+            if refund["status"] == "succeeded" {
+                add(&mut totals.refunded, refund);
+            }
+        })
+        .await?;
+        Ok(totals)
+    }
+
     async fn refund_status(&self, id: &str) -> Result<RefundOutcome, Unanswered> {
         const OPERATION: &str = "a refund's status";
         let path = format!("/v1/refunds/{}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());

@@ -4,6 +4,7 @@
 mod day_index;
 mod expr;
 mod idempotency;
+mod ledger;
 mod orders;
 mod outbox;
 mod payments;
@@ -24,7 +25,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_dynamo::aws_sdk_dynamodb_1 as dynamo;
 
-use crate::domain::{Order, OrderId, Timestamp};
+use crate::domain::{Order, OrderId, Revision, Timestamp};
 use crate::error::{Error, Result, ResultExt};
 use crate::events::OutboxEntry;
 use crate::keys;
@@ -105,26 +106,36 @@ pub(crate) fn decode_order(item: Item) -> Result<Order> {
 }
 
 /// The `SET` clauses every change of an order makes besides its own: the version bump, the
-/// `updatedAt` stamp, and the change's event, if it has one, appended to the outbox (indexed in `gsi3`).
+/// `updatedAt` stamp, the change's revision appended to the history, and the change's event, if it
+/// has one, appended to the outbox (indexed in `gsi3`).
 pub(crate) fn change_clauses(
     expr: &mut Expr,
     id: &OrderId,
     entry: Option<&OutboxEntry>,
-    now: Timestamp,
+    revision: &Revision,
 ) -> Result<Vec<String>> {
-    let version = expr.name("version");
-    let mut clauses =
-        vec![format!("{version} = {version} + {}", expr.value(n(1))), expr.eq("updatedAt", s(now.to_string()))];
+    let now = revision.at;
+    let (version, history) = (expr.name("version"), expr.name("history"));
+    let empty = expr.value(AttributeValue::L(vec![]));
+    let mut clauses = vec![
+        format!("{version} = {version} + {}", expr.value(n(1))),
+        expr.eq("updatedAt", s(now.to_string())),
+        format!("{history} = list_append(if_not_exists({history}, {empty}), {})", expr.value(to_value(&[revision])?)),
+    ];
     let Some(entry) = entry else { return Ok(clauses) };
     let outbox = expr.name("outbox");
-    clauses.push(format!(
-        "{outbox} = list_append(if_not_exists({outbox}, {}), {})",
-        expr.value(AttributeValue::L(vec![])),
-        expr.value(to_value(&[entry])?)
-    ));
+    clauses
+        .push(format!("{outbox} = list_append(if_not_exists({outbox}, {empty}), {})", expr.value(to_value(&[entry])?)));
     for (name, value) in keys::outbox_keys(id, now) {
         let placeholder = expr.name(name);
         clauses.push(format!("{placeholder} = if_not_exists({placeholder}, {})", expr.value(s(value))));
     }
     Ok(clauses)
+}
+
+/// The condition that an order has fewer than `max` revisions (an order written before histories
+/// were kept has none).
+pub(crate) fn revisions_below(expr: &mut Expr, max: usize) -> String {
+    let history = expr.name("history");
+    format!("(attribute_not_exists({history}) OR size({history}) < {})", expr.value(n(max)))
 }

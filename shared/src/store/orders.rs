@@ -8,8 +8,10 @@ use aws_sdk_dynamodb::{
 };
 use serde::Deserialize;
 
-use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item, to_value};
-use crate::domain::{Caller, Change, CustomerId, Lines, Order, OrderId, OrderStatus, Timestamp};
+use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, revisions_below, s, to_item, to_value};
+use crate::domain::{
+    Caller, Change, CustomerId, Lines, MAX_REVISIONS_TO_UPDATE, Order, OrderId, OrderStatus, Revision, Timestamp,
+};
 use crate::error::{Error, Result, ResultExt};
 use crate::events::{EventType, OutboxEntry};
 use crate::keys::{self, GSI1};
@@ -106,6 +108,7 @@ impl OrderStore {
         item.insert("committed".into(), n(0));
         item.insert("returned".into(), n(0));
         item.insert("outbox".into(), to_value(&[&entry])?);
+        item.insert("history".into(), to_value(&order.history)?);
         let result = self
             .db
             .put_item()
@@ -197,7 +200,8 @@ impl OrderStore {
         ];
         let [pending_pk, pending_sk] = keys::pending_order_keys(id, now);
         let sets = sets.into_iter().chain([(pending_pk.0, s(pending_pk.1)), (pending_sk.0, s(pending_sk.1))]).collect();
-        match self.apply(id, Change::Update, Some(caller), if_match, sets, Some(entry), now).await? {
+        let revision = Revision::lines(lines, now);
+        match self.apply(id, Change::Update, Some(caller), if_match, sets, Some(entry), revision).await? {
             Outcome::Applied(written) => Ok(written),
             Outcome::Refused(order) => Err(refusal(&order, Change::Update, if_match)),
         }
@@ -208,7 +212,8 @@ impl OrderStore {
     pub async fn cancel(&self, caller: &Caller, id: &OrderId, now: Timestamp) -> Result<Written> {
         let entry = OutboxEntry::new(EventType::OrderCancelled, now);
         let sets = vec![("status", s(OrderStatus::Cancelled.as_str()))];
-        match self.apply(id, Change::Cancel, Some(caller), None, sets, Some(entry), now).await? {
+        let revision = Revision::status(OrderStatus::Cancelled, None, now);
+        match self.apply(id, Change::Cancel, Some(caller), None, sets, Some(entry), revision).await? {
             Outcome::Applied(written) => Ok(written),
             Outcome::Refused(order) if order.status == OrderStatus::Cancelled => Ok(Written { order, outbox: vec![] }),
             Outcome::Refused(order) => Err(refusal(&order, Change::Cancel, None)),
@@ -224,13 +229,19 @@ impl OrderStore {
         verdict: Result<(), String>,
         now: Timestamp,
     ) -> Result<Decision> {
-        let (change, sets) = match verdict {
-            Ok(()) => (Change::Confirm, vec![("status", s(OrderStatus::Confirmed.as_str()))]),
-            Err(reason) => {
-                (Change::Reject, vec![("status", s(OrderStatus::Rejected.as_str())), ("rejectionReason", s(reason))])
-            }
+        let (change, sets, revision) = match verdict {
+            Ok(()) => (
+                Change::Confirm,
+                vec![("status", s(OrderStatus::Confirmed.as_str()))],
+                Revision::status(OrderStatus::Confirmed, None, now),
+            ),
+            Err(reason) => (
+                Change::Reject,
+                vec![("status", s(OrderStatus::Rejected.as_str())), ("rejectionReason", s(&reason))],
+                Revision::status(OrderStatus::Rejected, Some(&reason), now),
+            ),
         };
-        Ok(match self.apply(id, change, None, Some(seen_version), sets, None, now).await? {
+        Ok(match self.apply(id, change, None, Some(seen_version), sets, None, revision).await? {
             Outcome::Applied(written) => Decision::Applied(written.order),
             Outcome::Refused(order) if order.status == OrderStatus::Pending => Decision::Moved,
             Outcome::Refused(order) => Decision::AlreadyDecided(order),
@@ -255,7 +266,7 @@ impl OrderStore {
 
     /// The one conditional write behind every change of an order: the change's allowed statuses,
     /// ownership unless the caller is an admin, an optional expected version, and the change's
-    /// event appended to the outbox, all in one single-item update.
+    /// revision and event appended to the history and the outbox, all in one single-item update.
     #[allow(clippy::too_many_arguments)]
     async fn apply(
         &self,
@@ -265,7 +276,7 @@ impl OrderStore {
         if_match: Option<u64>,
         sets: Vec<(&str, AttributeValue)>,
         entry: Option<OutboxEntry>,
-        now: Timestamp,
+        revision: Revision,
     ) -> Result<Outcome> {
         let key = keys::order(id);
         let mut expr = Expr::default();
@@ -278,7 +289,7 @@ impl OrderStore {
             }
             Change::Update => String::new(),
         };
-        assignments.extend(change_clauses(&mut expr, id, entry.as_ref(), now)?);
+        assignments.extend(change_clauses(&mut expr, id, entry.as_ref(), &revision)?);
 
         let mut conditions = vec![
             "attribute_exists(pk)".to_owned(),
@@ -287,7 +298,10 @@ impl OrderStore {
         // Money held blocks the change (see `Order::refusal`): an update could move the total
         // under past payments; a cancel would strand what is captured or in flight.
         match change {
-            Change::Update => conditions.push(expr.eq("committed", n(0))),
+            Change::Update => {
+                conditions.push(expr.eq("committed", n(0)));
+                conditions.push(revisions_below(&mut expr, MAX_REVISIONS_TO_UPDATE));
+            }
             Change::Cancel => conditions.push(format!("{} = {}", expr.name("committed"), expr.name("returned"))),
             Change::Confirm | Change::Reject => {}
         }

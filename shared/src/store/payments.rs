@@ -7,8 +7,11 @@ use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 
 use super::transact::{failed_item, new_item, transact, update};
-use super::{Item, change_clauses, decode_order, expr::Expr, from_item, n, s, to_item};
-use crate::domain::{Caller, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp};
+use super::{Item, change_clauses, decode_order, expr::Expr, from_item, ledger, n, revisions_below, s, to_item};
+use crate::domain::{
+    Caller, LedgerEntry, MAX_REVISIONS_TO_PAY, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId,
+    Revision, Timestamp,
+};
 use crate::error::{Error, Result, ResultExt};
 use crate::events::{EventType, MoneyMoved, OutboxEntry};
 use crate::keys::{self, GSI3, PK, SK};
@@ -178,13 +181,17 @@ impl PaymentStore {
             expr.eq("currency", s(payment.currency.as_str())),
             expr.eq("total", n(seen.total)),
             format!("{committed} <= {}", expr.value(n(seen.total - payment.amount))),
+            revisions_below(&mut expr, MAX_REVISIONS_TO_PAY),
         ];
         if !caller.admin {
             conditions.push(expr.eq("customerId", s(caller.customer_id.as_str())));
         }
         let order = update(&self.table, keys::order(&seen.order_id), hold, &conditions, expr)?;
 
-        let Some(reasons) = transact(&self.db, vec![put, order]).await? else {
+        let begun = LedgerEntry::capture(payment, PaymentStatus::Pending, None, payment.created_at);
+        let ledger = ledger::put(&self.table, &begun)?;
+
+        let Some(reasons) = transact(&self.db, vec![put, order, ledger]).await? else {
             return Ok(Begun::Started);
         };
         if let Some(existing) = failed_item(&reasons, 0) {
@@ -221,17 +228,20 @@ impl PaymentStore {
         let mut expr = Expr::default();
         let (gsi3pk, gsi3sk) = (expr.name(GSI3.pk), expr.name(GSI3.sk));
         let mut sets = vec![expr.eq("updatedAt", s(now.to_string()))];
-        let (kind, order_change) = match settlement {
+        let (kind, order_change, revision, step) = match settlement {
             PaymentSettlement::Captured(capture) => {
                 sets.push(expr.eq("status", s(PaymentStatus::Captured.as_str())));
                 sets.push(expr.eq("providerIntent", s(&capture.intent)));
                 sets.push(expr.eq("providerCharge", s(&capture.charge)));
-                (EventType::PaymentCaptured, ("paid", payment.amount))
+                let step = LedgerEntry::capture(payment, PaymentStatus::Captured, None, now);
+                (EventType::PaymentCaptured, ("paid", payment.amount), Revision::money(payment.amount, 0, now), step)
             }
             PaymentSettlement::Failed(reason) => {
+                let reason: String = reason.chars().take(500).collect();
                 sets.push(expr.eq("status", s(PaymentStatus::Failed.as_str())));
-                sets.push(expr.eq("failureReason", s(reason.chars().take(500).collect::<String>())));
-                (EventType::PaymentFailed, ("committed", -payment.amount))
+                sets.push(expr.eq("failureReason", s(&reason)));
+                let step = LedgerEntry::capture(payment, PaymentStatus::Failed, Some(&reason), now);
+                (EventType::PaymentFailed, ("committed", -payment.amount), Revision::at(now), step)
             }
         };
         let still_pending = [expr.eq("status", s(PaymentStatus::Pending.as_str()))];
@@ -239,24 +249,26 @@ impl PaymentStore {
         let payment_update = update(&self.table, keys::payment(&payment.payment_id), write, &still_pending, expr)?;
 
         let entry = money_entry(kind, payment, None, now);
-        let order_update = self.order_money(payment, &[order_change], &entry, now)?;
-        match transact(&self.db, vec![payment_update, order_update]).await? {
+        let order_update = self.order_money(payment, &[order_change], &entry, &revision)?;
+        let ledger = ledger::put(&self.table, &step)?;
+        match transact(&self.db, vec![payment_update, order_update, ledger]).await? {
             None => Ok(Some(entry)),
             Some(reasons) if failed_item(&reasons, 0).is_some() => Ok(None),
             Some(_) => Err(Error::internal("settling a payment", "its order is gone")),
         }
     }
 
-    /// The order's side of a money change: `ADD` each amount, bump the version, append the event.
+    /// The order's side of a money change: `ADD` each amount, bump the version, append the
+    /// revision and the event.
     pub(super) fn order_money(
         &self,
         payment: &Payment,
         amounts: &[(&str, i64)],
         entry: &OutboxEntry,
-        now: Timestamp,
+        revision: &Revision,
     ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
         let mut expr = Expr::default();
-        let set = change_clauses(&mut expr, &payment.order_id, Some(entry), now)?;
+        let set = change_clauses(&mut expr, &payment.order_id, Some(entry), revision)?;
         let adds: Vec<String> =
             amounts.iter().map(|(name, amount)| format!("{} {}", expr.name(name), expr.value(n(amount)))).collect();
         let write = format!("SET {} ADD {}", set.join(", "), adds.join(", "));

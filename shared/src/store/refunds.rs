@@ -3,8 +3,10 @@
 
 use super::payments::{Begun, PaymentStore, money_entry};
 use super::transact::{failed_item, new_item, transact, update};
-use super::{applied, expr::Expr, from_item, n, s, to_item};
-use crate::domain::{Payment, PaymentStatus, Refund, RefundStatus, Timestamp};
+use super::{applied, decode_order, expr::Expr, from_item, ledger, n, revisions_below, s, to_item};
+use crate::domain::{
+    LedgerEntry, MAX_REVISIONS_TO_PAY, Payment, PaymentStatus, Refund, RefundStatus, Revision, Timestamp,
+};
 use crate::error::{Error, Result};
 use crate::events::{EventType, OutboxEntry};
 use crate::keys::{self, GSI3};
@@ -44,12 +46,15 @@ impl PaymentStore {
         let payment_hold = update(&self.table, keys::payment(&payment.payment_id), hold, &conditions, expr)?;
 
         let mut expr = Expr::default();
-        let set = super::change_clauses(&mut expr, &payment.order_id, None, refund.created_at)?;
+        let revision = Revision::money(0, refund.amount, refund.created_at);
+        let set = super::change_clauses(&mut expr, &payment.order_id, None, &revision)?;
         let write = format!("SET {} ADD {} {}", set.join(", "), expr.name("refunded"), expr.value(n(refund.amount)));
-        let order_hold =
-            update(&self.table, keys::order(&payment.order_id), write, &["attribute_exists(pk)".to_owned()], expr)?;
+        let conditions = ["attribute_exists(pk)".to_owned(), revisions_below(&mut expr, MAX_REVISIONS_TO_PAY)];
+        let order_hold = update(&self.table, keys::order(&payment.order_id), write, &conditions, expr)?;
+        let begun = LedgerEntry::refund(payment, refund, RefundStatus::Pending, None, refund.created_at);
+        let ledger = ledger::put(&self.table, &begun)?;
 
-        let Some(reasons) = transact(&self.db, vec![put, payment_hold, order_hold]).await? else {
+        let Some(reasons) = transact(&self.db, vec![put, payment_hold, order_hold, ledger]).await? else {
             return Ok(Begun::Started);
         };
         if let Some(existing) = failed_item(&reasons, 0) {
@@ -66,7 +71,12 @@ impl PaymentStore {
                 let now: Payment = from_item(now)?;
                 Err(Error::Conflict(format!("only {} can still be refunded", now.refundable()).into()))
             }
-            _ => Err(Error::payment_not_found()),
+            _ => match failed_item(&reasons, 2) {
+                Some(order) if !order.is_empty() => {
+                    Err(decode_order(order)?.revisions_refusal(MAX_REVISIONS_TO_PAY).unwrap_or(Error::ConcurrentChange))
+                }
+                _ => Err(Error::payment_not_found()),
+            },
         }
     }
 
@@ -103,15 +113,17 @@ impl PaymentStore {
         let mut expr = Expr::default();
         let (gsi3pk, gsi3sk) = (expr.name(GSI3.pk), expr.name(GSI3.sk));
         let mut sets = vec![expr.eq("updatedAt", s(now.to_string()))];
-        let provider_id = match settlement {
+        let (provider_id, step) = match settlement {
             RefundSettlement::Succeeded { provider_id } => {
                 sets.push(expr.eq("status", s(RefundStatus::Succeeded.as_str())));
-                Some(provider_id)
+                (Some(provider_id), LedgerEntry::refund(payment, refund, RefundStatus::Succeeded, None, now))
             }
             RefundSettlement::Failed { provider_id, reason } => {
+                let reason: String = reason.chars().take(500).collect();
                 sets.push(expr.eq("status", s(RefundStatus::Failed.as_str())));
-                sets.push(expr.eq("failureReason", s(reason.chars().take(500).collect::<String>())));
-                provider_id.as_ref()
+                sets.push(expr.eq("failureReason", s(&reason)));
+                let step = LedgerEntry::refund(payment, refund, RefundStatus::Failed, Some(&reason), now);
+                (provider_id.as_ref(), step)
             }
         };
         if let Some(id) = provider_id {
@@ -125,7 +137,7 @@ impl PaymentStore {
         let entry = match settlement {
             RefundSettlement::Succeeded { .. } => {
                 let entry = money_entry(EventType::RefundIssued, payment, Some(refund), now);
-                writes.push(self.order_money(payment, &[("returned", refund.amount)], &entry, now)?);
+                writes.push(self.order_money(payment, &[("returned", refund.amount)], &entry, &Revision::at(now))?);
                 entry
             }
             RefundSettlement::Failed { .. } => {
@@ -134,10 +146,12 @@ impl PaymentStore {
                 let exists = ["attribute_exists(pk)".to_owned()];
                 writes.push(update(&self.table, keys::payment(&payment.payment_id), write, &exists, expr)?);
                 let entry = money_entry(EventType::RefundFailed, payment, Some(refund), now);
-                writes.push(self.order_money(payment, &[("refunded", -refund.amount)], &entry, now)?);
+                let revision = Revision::money(0, -refund.amount, now);
+                writes.push(self.order_money(payment, &[("refunded", -refund.amount)], &entry, &revision)?);
                 entry
             }
         };
+        writes.push(ledger::put(&self.table, &step)?);
         match transact(&self.db, writes).await? {
             None => Ok(Some(entry)),
             Some(reasons) if failed_item(&reasons, 0).is_some() => Ok(None),
