@@ -6,9 +6,11 @@ use std::net::SocketAddr;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use local::api_gateway::GatewayRequest;
 use local::provider_emulator::EmulatorSettings;
-use platform::domain::{Caller, LineItemInput, Lines, Order, Payment, PaymentId, PaymentStatus, Timestamp};
-use platform::payment_provider::{ChargeOutcome, PaymentProvider, ProviderSettings, StripeProvider};
-use platform::store::{OrderStore, PaymentSettlement, PaymentStore, StoredPayment};
+use platform::domain::{
+    Caller, LineItemInput, Lines, Order, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp,
+};
+use platform::payment_provider::{Capture, ChargeOutcome, PaymentProvider, ProviderSettings, StripeProvider};
+use platform::store::{OrderStore, PaymentSettlement, PaymentStore, RefundSettlement, StoredPayment};
 use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -139,7 +141,9 @@ impl World {
         Ok(list)
     }
 
-    /// Seeds `orders` orders on a day of their own; the scenario reports that day once.
+    /// Seeds `orders` orders on a day of their own, each confirmed and paid that day and every
+    /// fourth partly refunded (so the day's ledger holds about 2.25 movements per order); the
+    /// scenario reports that day once.
     pub async fn report_day(&self, orders: usize) -> Result<(Scenario, usize)> {
         let n = self.days_used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let day_start =
@@ -147,7 +151,7 @@ impl World {
         let spacing = 86_400_000 / orders.max(1) as i64;
         stream::iter(0..orders)
             .map(|i| async move {
-                self.order(3, 1234, Timestamp::from_millis(day_start + i as i64 * spacing)).await.map(|_| ())
+                self.paid_order(Timestamp::from_millis(day_start + i as i64 * spacing), i % 4 == 0).await
             })
             .buffer_unordered(16)
             .try_collect::<()>()
@@ -162,6 +166,27 @@ impl World {
             units_per_invocation: orders,
         };
         Ok((scenario, orders))
+    }
+
+    /// An order created, confirmed and paid at `at` (the capture settled as the provider would
+    /// answer), and a quarter of it refunded if `refund`: each write as the platform makes it.
+    async fn paid_order(&self, at: Timestamp, refund: bool) -> Result<()> {
+        let caller = Caller::from_claims(Some(CUSTOMER), None)?;
+        let order = self.order(3, 1234, at).await?;
+        self.store.decide(&order.order_id, 1, Ok(()), at).await?;
+        let mut payment =
+            Payment::pending(PaymentId::new(), (&order.order_id, &order.customer_id), order.total, order.currency, at);
+        self.payments.begin(&caller, &order, &payment, "tok_visa").await?;
+        let capture = Capture { intent: "pi_bench".into(), charge: "ch_bench".into() };
+        self.payments.settle(&payment, &PaymentSettlement::Captured(capture), at).await?;
+        payment.status = PaymentStatus::Captured;
+        if refund {
+            let refund = Refund::pending(RefundId::new(), payment.payment_id, order.total / 4, None, at);
+            self.payments.begin_refund(&payment, &refund).await?;
+            let succeeded = RefundSettlement::Succeeded { provider_id: "re_bench".into() };
+            self.payments.settle_refund(&payment, &refund, &succeeded, at).await?;
+        }
+        Ok(())
     }
 
     async fn order(&self, quantity: i64, unit_price: i64, at: Timestamp) -> Result<Order> {

@@ -82,7 +82,8 @@ async fn handle(
     Ok(convert(response))
 }
 
-/// The local platform's own route: runs the daily report now, for `{"date": "YYYY-MM-DD"}`.
+/// The local platform's own route: runs the daily report now, for `{"date": "YYYY-MM-DD"}` or a
+/// backfill's `{"from", "to"}`.
 /// Admins only; it does not exist in `template.yaml`.
 pub const LOCAL_REPORT: &str = "/_local/report";
 

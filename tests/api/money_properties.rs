@@ -144,6 +144,15 @@ fn random_payments_refunds_retries_and_crashes_leave_the_books_equal_to_the_prov
             let order_now = get(&app, &format!("/orders/{order}")).await;
             assert_eq!((order_now["paid"].as_i64().unwrap(), order_now["refunded"].as_i64().unwrap()), (paid, refunded), "{steps:?}");
             assert!(0 <= refunded && refunded <= paid && paid <= order_now["total"].as_i64().unwrap(), "{order_now}");
+
+            // The ledger, written by the same transactions, says the same, and so does the provider.
+            let today = platform::domain::Timestamp::now().day();
+            let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap();
+            let report = daily_report::run(&app.app.report, day).await.unwrap();
+            let usd = |totals: &std::collections::BTreeMap<String, i64>| totals.get("USD").copied().unwrap_or_default();
+            assert_eq!((usd(&report.paid), usd(&report.refunded)), (paid, refunded), "{steps:?}");
+            assert!(report.pending.captures.is_empty() && report.pending.refunds.is_empty(), "{:?}", report.pending);
+            assert!(report.reconciliation.values().all(|books| books.balanced), "{:?}", report.reconciliation);
         });
     });
 }

@@ -124,3 +124,24 @@ async fn update_order_rejects_a_malformed_if_match() {
     assert_eq!(reply.status, 400);
     assert_eq!(reply.body["details"][0]["field"], "If-Match");
 }
+
+#[tokio::test]
+async fn an_order_takes_updates_until_its_history_reaches_its_limit() {
+    // Each version is a revision in the order's history; the limit keeps the item within
+    // DynamoDB's 400 KB however large each update's items.
+    let app = spawn_app().await;
+    let id = app.create_order("alice").await["orderId"].as_str().unwrap().to_owned();
+    let limit = platform::domain::MAX_REVISIONS_TO_UPDATE;
+    for version in 2..=limit {
+        let reply = app.request("PUT", &format!("/orders/{id}")).json(&new_lines()).send().await;
+        assert_eq!((reply.status, reply.body["version"].as_u64()), (200, Some(version as u64)), "{reply:?}");
+    }
+
+    let refused = app.request("PUT", &format!("/orders/{id}")).json(&new_lines()).send().await;
+
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_eq!(refused.error_code(), "CONFLICT", "final, not a retry: {refused:?}");
+    assert!(refused.body["error"].as_str().unwrap().contains(&format!("limit of {limit} changes")), "{refused:?}");
+    let history = app.raw_order(&id).await["history"].as_l().unwrap().len();
+    assert_eq!(history, limit);
+}

@@ -169,3 +169,45 @@ async fn a_declined_card_is_a_402_card_error() {
             .await;
     assert_eq!((status, declined["error"]["type"].as_str()), (402, Some("card_error")), "{declined}");
 }
+
+#[tokio::test]
+async fn the_totals_of_a_period_count_what_was_captured_and_refunded_in_it() {
+    for server in SERVERS {
+        // Arrange: a currency no other test uses, so the shared mock's other charges do not count.
+        let (provider, url) = provider(server).await;
+        let now = platform::domain::Timestamp::now();
+        let hour = |n: i64| platform::domain::Timestamp::from_millis(now.millis() + n * 3_600_000);
+        let before = provider.totals(hour(-1), hour(1)).await.unwrap();
+        let charge = match server {
+            Server::Emulator => {
+                let request = ChargeRequest {
+                    payment_id: PaymentId::new(),
+                    order_id: OrderId::new(),
+                    source: "tok_visa".into(),
+                    amount: 1700,
+                    currency: Currency::parse("c", "ISK").unwrap(),
+                };
+                let ChargeOutcome::Captured(capture) = provider.charge(&request).await.unwrap() else { panic!() };
+                capture.charge
+            }
+            Server::StripeMock => {
+                let form = [("amount", "1700"), ("currency", "isk"), ("source", "tok_visa")];
+                let (status, charge) = raw_post(&url, "/v1/charges", &form).await;
+                assert_eq!(status, 200, "{charge}");
+                charge["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let refunded = provider.refund(&refund(PaymentId::new(), &charge, 400)).await.unwrap();
+        assert!(matches!(refunded, RefundOutcome::Succeeded { .. }), "{server:?}: {refunded:?}");
+
+        // Act
+        let during = provider.totals(hour(-1), hour(1)).await.unwrap();
+        let later = provider.totals(hour(1), hour(2)).await.unwrap();
+
+        // Assert
+        let isk = |totals: &std::collections::BTreeMap<String, i64>| totals.get("ISK").copied().unwrap_or_default();
+        assert_eq!(isk(&during.captured) - isk(&before.captured), 1700, "{server:?}: {during:?}");
+        assert_eq!(isk(&during.refunded) - isk(&before.refunded), 400, "{server:?}: {during:?}");
+        assert_eq!((isk(&later.captured), isk(&later.refunded)), (0, 0), "{server:?}: nothing was made then");
+    }
+}

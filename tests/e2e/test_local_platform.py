@@ -74,7 +74,9 @@ def test_an_order_goes_from_creation_to_the_report(platform):
     status, summary, _ = call(platform, "POST", "/_local/report", {"date": day}, sub="e2e-admin", scope="orders:admin")
     assert status == 200, summary
     assert summary["orders"]["count"] == 2
-    assert summary["paid"] == {"USD": 2599, "EUR": 0} and summary["refunded"]["USD"] == 599
+    assert summary["paid"] == {"USD": 2599} and summary["refunded"] == {"USD": 599}
+    assert summary["reconciliation"]["USD"]["balanced"], summary["reconciliation"]
+    assert summary["reconciliation"]["USD"]["providerCaptured"] == 2599
 
     s3 = boto3.client("s3", endpoint_url=platform["emulator"], region_name="us-east-1",
                       aws_access_key_id="local", aws_secret_access_key="local")
@@ -82,6 +84,15 @@ def test_an_order_goes_from_creation_to_the_report(platform):
     rows = {row["orderId"]: row for row in csv.DictReader(io.StringIO(body))}
     assert rows[order["orderId"]]["status"] == "PARTIALLY_REFUNDED"
     assert rows[other["orderId"]]["status"] == "CANCELLED"
+    body = s3.get_object(Bucket="local-exports", Key=f"reports/daily/{day}/payments.csv")["Body"].read().decode()
+    moved = {(row["movement"], row["status"], row["amount"]) for row in csv.DictReader(io.StringIO(body))}
+    assert moved == {("CAPTURE", "CAPTURED", "2599"), ("REFUND", "SUCCEEDED", "599")}
+
+    status, backfill, _ = call(platform, "POST", "/_local/report", {"from": day, "to": day}, sub="e2e-admin",
+                               scope="orders:admin")
+    assert status == 200, backfill
+    assert [d["date"] for d in backfill["days"]] == [day]
+    assert {**backfill["days"][0], "generatedAt": None} == {**summary, "generatedAt": None}
 
 
 def test_bad_tokens_are_refused_like_the_authorizer_would(platform):
