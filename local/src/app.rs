@@ -112,7 +112,11 @@ impl App {
 
     /// Runs the handler of the function built as `binary`; `None` for a binary this build lacks.
     pub async fn call(&self, binary: &str, request: GatewayRequest) -> Option<Response<Body>> {
-        let req = request.into_request();
+        self.invoke(binary, request.into_request()).await
+    }
+
+    /// Runs an HTTP function's handler on a request as `lambda_http` hands it over.
+    pub async fn invoke(&self, binary: &str, req: lambda_http::Request) -> Option<Response<Body>> {
         Some(match binary {
             "orders-create" => orders_create::handle(&self.store, &self.events, &self.idempotency, req).await,
             "orders-get" => orders_get::handle(&self.store, req).await,

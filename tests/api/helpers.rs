@@ -54,20 +54,24 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut EmulatorSettings)) -> Te
     emulator.webhook = Some(Webhook { url: webhook_url, secret: WEBHOOK_SECRET.into() });
     configure(&mut emulator);
     tokio::spawn(local::provider_emulator::serve(provider, emulator));
-    let settings = Settings {
+    let app = App::new(&sdk, template, resources.names(), settings(&provider_url));
+    let authorizer = std::sync::Arc::new(local::auth::Authorizer::new("test-jwt-secret"));
+    tokio::spawn(local::server::serve(api, std::sync::Arc::new(app.clone()), authorizer));
+    TestApp { app, resources, sdk, provider_url }
+}
+
+/// The settings every test's functions run with, calling the provider emulator at `provider_url`.
+pub fn settings(provider_url: &str) -> Settings {
+    Settings {
         cursor_secret: "test-cursor-secret".into(),
         rules: Default::default(),
         provider: ProviderSettings {
-            base_url: provider_url.clone(),
+            base_url: provider_url.to_owned(),
             api_key: PROVIDER_KEY.into(),
             timeout: PROVIDER_TIMEOUT,
         },
         webhook_secret: WEBHOOK_SECRET.into(),
-    };
-    let app = App::new(&sdk, template, resources.names(), settings);
-    let authorizer = std::sync::Arc::new(local::auth::Authorizer::new("test-jwt-secret"));
-    tokio::spawn(local::server::serve(api, std::sync::Arc::new(app.clone()), authorizer));
-    TestApp { app, resources, sdk, provider_url }
+    }
 }
 
 /// Every log line this test process wrote so far, in the JSON format Lambda uses.

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use platform::events::EventPublisher;
 use platform::exports::{ExportSink, S3Exports};
 use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
+use release_check::{CodeDeploy, Invoker, LambdaInvoker, Verdicts};
 use serde_yaml::Value;
 
 /// `"Type::method"`, checked to exist.
@@ -73,6 +74,17 @@ fn calls() -> BTreeMap<&'static str, Vec<Grant>> {
         (method!(S3Exports::upload_part), vec![grant("s3:PutObject", bucket)]),
         (method!(S3Exports::complete_upload), vec![grant("s3:PutObject", bucket)]),
         (method!(S3Exports::abort_upload), vec![grant("s3:AbortMultipartUpload", bucket)]),
+        (
+            method!(LambdaInvoker::invoke),
+            release_check::PROBES
+                .iter()
+                .map(|p| grant("lambda:InvokeFunction", &format!("version:{}", p.function)))
+                .collect(),
+        ),
+        (
+            method!(CodeDeploy::report),
+            vec![grant("codedeploy:PutLifecycleEventHookExecutionStatus", "deployment groups")],
+        ),
     ])
 }
 
@@ -125,6 +137,7 @@ fn functions() -> BTreeMap<&'static str, Vec<&'static str>> {
                 &[&deliver],
             ),
         ),
+        ("release-check", vec![method!(LambdaInvoker::invoke), method!(CodeDeploy::report)]),
         (
             "daily-report",
             vec![
@@ -141,8 +154,16 @@ fn functions() -> BTreeMap<&'static str, Vec<&'static str>> {
     ])
 }
 
-/// The resource a policy statement names, in the words of [`calls`].
-fn resource(value: &Value) -> String {
+/// The resources a policy statement names (one, or a list), in the words of [`calls`]; `binary`
+/// gives the binary of a function by its logical id.
+fn resources(value: &Value, binary: &impl Fn(&str) -> String) -> Vec<String> {
+    match value {
+        Value::Sequence(values) => values.iter().map(|v| resource(v, binary)).collect(),
+        one => vec![resource(one, binary)],
+    }
+}
+
+fn resource(value: &Value, binary: &impl Fn(&str) -> String) -> String {
     let text = match value {
         Value::Tagged(tagged) => match &tagged.value {
             Value::String(s) => format!("{}:{s}", tagged.tag),
@@ -156,16 +177,27 @@ fn resource(value: &Value) -> String {
         "!Ref:PaymentWebhookSecret" => "PaymentWebhookSecret".to_owned(),
         "!Ref:CursorSecret" => "CursorSecret".to_owned(),
         "!Sub:${ExportsBucket.Arn}/reports/*" => "bucket/reports/*".to_owned(),
-        _ => match text.strip_prefix("!Sub:${OrdersTable.Arn}/index/") {
-            Some(index) => format!("table/index/{index}"),
-            None => panic!("a policy names a resource this test does not know: {text}"),
-        },
+        "!Sub:arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:${ServerlessDeploymentApplication}/*" => {
+            "deployment groups".to_owned()
+        }
+        _ => {
+            if let Some(index) = text.strip_prefix("!Sub:${OrdersTable.Arn}/index/") {
+                format!("table/index/{index}")
+            } else if let Some(function) = text.strip_prefix("!Ref:").and_then(|t| t.strip_suffix(".Version")) {
+                format!("version:{}", binary(function))
+            } else {
+                panic!("a policy names a resource this test does not know: {text}")
+            }
+        }
     }
 }
 
 /// The AWS data-plane actions each function of the template is granted, by binary.
 fn granted() -> BTreeMap<String, BTreeSet<Grant>> {
     let template: Value = serde_yaml::from_str(local::template::TEMPLATE_YAML).unwrap();
+    let binary_of = |logical: &str| -> String {
+        template["Resources"][logical]["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned()
+    };
     let mut granted = BTreeMap::new();
     for resource_def in template["Resources"].as_mapping().unwrap().values() {
         if resource_def["Type"] != "AWS::Serverless::Function" {
@@ -180,7 +212,9 @@ fn granted() -> BTreeMap<String, BTreeSet<Grant>> {
             for statement in policy["Statement"].as_sequence().into_iter().flatten() {
                 assert_eq!(statement["Effect"], "Allow", "{binary}");
                 for action in statement["Action"].as_sequence().unwrap() {
-                    grants.insert(grant(action.as_str().unwrap(), &resource(&statement["Resource"])));
+                    for resource in resources(&statement["Resource"], &binary_of) {
+                        grants.insert(grant(action.as_str().unwrap(), &resource));
+                    }
                 }
             }
         }

@@ -19,6 +19,7 @@ mod payments_get;
 mod payments_refund;
 mod property_tests;
 mod provider_contract;
+mod release_check;
 mod report;
 mod telemetry;
 mod template;

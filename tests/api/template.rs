@@ -63,7 +63,7 @@ fn resources() -> serde_yaml::Mapping {
     template["Resources"].as_mapping().unwrap().clone()
 }
 
-fn tagged(value: &serde_yaml::Value) -> String {
+pub(crate) fn tagged(value: &serde_yaml::Value) -> String {
     match value {
         serde_yaml::Value::Tagged(t) => format!("{} {}", t.tag, t.value.as_str().unwrap_or_default()),
         other => other.as_str().unwrap_or_default().to_owned(),
