@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use local::api_gateway::GatewayRequest;
 use local::provider_emulator::EmulatorSettings;
 use platform::domain::{
     Caller, LineItemInput, Lines, Order, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp,
@@ -12,6 +11,7 @@ use platform::domain::{
 use platform::payment_provider::{Capture, ChargeOutcome, PaymentProvider, ProviderSettings, StripeProvider};
 use platform::store::{OrderStore, PaymentSettlement, PaymentStore, RefundSettlement, StoredPayment};
 use serde_json::{Value, json};
+use server::api_gateway::GatewayRequest;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -45,7 +45,7 @@ impl World {
     pub async fn new() -> Result<Self> {
         let sdk = platform::aws::load().await;
         let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let resources = local::provision(&sdk, &local::Template::bundled(), &prefix).await?;
+        let resources = local::provision(&sdk, &server::Template::bundled(), &prefix).await?;
         let store = OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         let payments = PaymentStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -226,7 +226,7 @@ impl World {
 /// An API Gateway payload 2.0 event from the bench customer.
 fn http(method: &str, route: &str, path_and_query: &str, body: Option<&Value>) -> Value {
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-    let params = local::api_gateway::match_route(route, path).unwrap_or_default();
+    let params = server::api_gateway::match_route(route, path).unwrap_or_default();
     let mut headers = vec![("host".to_owned(), "bench.execute-api.us-east-1.amazonaws.com".to_owned())];
     if body.is_some() {
         headers.push(("content-type".into(), "application/json".into()));

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::template::{KeyElement, QueueSpec, Template};
+use server::template::{KeyElement, QueueSpec, Template};
 
 /// The names of what [`provision`] created.
 #[derive(Debug, Clone)]
@@ -77,8 +77,8 @@ pub async fn existing(sdk: &SdkConfig, prefix: &str) -> Option<Resources> {
 }
 
 impl Resources {
-    pub fn names(&self) -> crate::Names<'_> {
-        crate::Names { table: &self.table, queue_url: &self.queue_url, bucket: &self.bucket }
+    pub fn names(&self) -> server::Names<'_> {
+        server::Names { table: &self.table, queue_url: &self.queue_url, bucket: &self.bucket }
     }
 }
 

@@ -6,12 +6,13 @@ use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use local::api_gateway::GatewayRequest;
+use local::Resources;
 use local::provider_emulator::{EmulatorSettings, Webhook};
-use local::{App, Resources, Settings, Template};
 use platform::keys;
 use platform::payment_provider::ProviderSettings;
 use serde_json::Value;
+use server::api_gateway::GatewayRequest;
+use server::{App, Settings, Template};
 
 pub struct TestApp {
     pub app: App,
@@ -55,8 +56,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut EmulatorSettings)) -> Te
     configure(&mut emulator);
     tokio::spawn(local::provider_emulator::serve(provider, emulator));
     let app = App::new(&sdk, template, resources.names(), settings(&provider_url));
-    let authorizer = std::sync::Arc::new(local::auth::Authorizer::new("test-jwt-secret"));
-    tokio::spawn(local::server::serve(api, std::sync::Arc::new(app.clone()), authorizer));
+    let authorizer = std::sync::Arc::new(server::auth::Authorizer::new("test-jwt-secret"));
+    tokio::spawn(server::edge::serve(api, std::sync::Arc::new(app.clone()), authorizer));
     TestApp { app, resources, sdk, provider_url }
 }
 
@@ -173,9 +174,9 @@ impl TestApp {
     pub async fn process_queue(&self) -> Vec<aws_lambda_events::sqs::SqsBatchResponse> {
         let sqs = platform::aws::sqs(&self.sdk);
         let mut responses = vec![];
-        let receive = local::queue::Receive::default();
+        let receive = server::queue::Receive::default();
         while let Some(response) =
-            local::queue::poll_once(&sqs, &self.resources.queue_url, &self.app.processor, receive).await.unwrap()
+            server::queue::poll_once(&sqs, &self.resources.queue_url, &self.app.processor, receive).await.unwrap()
         {
             responses.push(response);
         }

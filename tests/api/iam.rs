@@ -194,7 +194,7 @@ fn resource(value: &Value, binary: &impl Fn(&str) -> String) -> String {
 
 /// The AWS data-plane actions each function of the template is granted, by binary.
 fn granted() -> BTreeMap<String, BTreeSet<Grant>> {
-    let template: Value = serde_yaml::from_str(local::template::TEMPLATE_YAML).unwrap();
+    let template: Value = serde_yaml::from_str(server::template::TEMPLATE_YAML).unwrap();
     let binary_of = |logical: &str| -> String {
         template["Resources"][logical]["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned()
     };

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use local::Template;
 use platform::domain::{PaymentStatus, RefundStatus};
 use serde_yaml::Value;
+use server::Template;
 
 fn document() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");

@@ -130,12 +130,12 @@ async fn a_message_that_keeps_failing_is_parked_in_the_dead_letter_queue() {
     let app = spawn_app().await;
     let sqs = platform::aws::sqs(&app.sdk);
     sqs.send_message().queue_url(&app.resources.queue_url).message_body("{poison").send().await.unwrap();
-    let receive = local::queue::Receive { wait_seconds: 0, visibility_timeout: Some(0) };
+    let receive = server::queue::Receive { wait_seconds: 0, visibility_timeout: Some(0) };
 
     // Act: every delivery fails, and is seen again at once.
     let mut deliveries = 0;
     while let Some(response) =
-        local::queue::poll_once(&sqs, &app.resources.queue_url, &app.app.processor, receive).await.unwrap()
+        server::queue::poll_once(&sqs, &app.resources.queue_url, &app.app.processor, receive).await.unwrap()
     {
         assert_eq!(response.batch_item_failures.len(), 1);
         deliveries += 1;

@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, settings, spawn_app};
 use crate::template::tagged;
 
 /// Invokes the local platform's handler for a function, as Lambda would invoke its version.
-struct InProcess(local::app::App);
+struct InProcess(server::app::App);
 
 impl Invoker for InProcess {
     async fn invoke(&self, function: &'static str, event: Value) -> Result<Value, String> {
@@ -63,7 +63,7 @@ async fn a_version_that_answers_wrongly_fails_the_check_and_is_reported_failed()
     let app: TestApp = spawn_app().await;
     let mut names = app.resources.names();
     names.table = "no-such-table";
-    let broken = local::app::App::new(&app.sdk, app.app.template.clone(), names, settings(&app.provider_url));
+    let broken = server::app::App::new(&app.sdk, app.app.template.clone(), names, settings(&app.provider_url));
     let verdicts = Recorded::default();
 
     let failures = release_check::check(&InProcess(broken.clone())).await;
@@ -78,7 +78,7 @@ async fn a_version_that_answers_wrongly_fails_the_check_and_is_reported_failed()
 
 #[test]
 fn every_api_function_has_a_probe_and_the_hook_its_version() {
-    let template: serde_yaml::Value = serde_yaml::from_str(local::template::TEMPLATE_YAML).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(server::template::TEMPLATE_YAML).unwrap();
     let resources = template["Resources"].as_mapping().unwrap();
     let hook = &template["Resources"]["ReleaseCheckFunction"]["Properties"];
     let mut routed = vec![];

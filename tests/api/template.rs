@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use local::Template;
 use platform::keys;
+use server::Template;
 
 /// Every route of the contract, and the binary that serves it.
 const ROUTES: [(&str, &str, &str); 9] = [
@@ -43,7 +43,7 @@ fn every_function_crate_is_deployed_by_the_template_and_vice_versa() {
 #[test]
 fn the_tables_keys_and_indexes_are_the_key_schema_modules() {
     let table = Template::bundled().table;
-    let key = |elements: &[local::template::KeyElement]| -> Vec<(String, String)> {
+    let key = |elements: &[server::template::KeyElement]| -> Vec<(String, String)> {
         elements.iter().map(|k| (k.attribute_name.clone(), k.key_type.clone())).collect()
     };
     let pair = |pk: &str, sk: &str| vec![(pk.to_owned(), "HASH".to_owned()), (sk.to_owned(), "RANGE".to_owned())];
@@ -59,7 +59,7 @@ fn the_tables_keys_and_indexes_are_the_key_schema_modules() {
 }
 
 fn resources() -> serde_yaml::Mapping {
-    let template: serde_yaml::Value = serde_yaml::from_str(local::template::TEMPLATE_YAML).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(server::template::TEMPLATE_YAML).unwrap();
     template["Resources"].as_mapping().unwrap().clone()
 }
 

@@ -4,15 +4,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use local::auth::{self, Authorizer};
 use local::provider_emulator::{self, EmulatorSettings, Webhook};
-use local::{App, Settings, Template};
 use platform::domain::OrderRules;
-use platform::domain::Timestamp;
-use platform::events::EventPublisher;
-use platform::payment_provider::{ProviderSettings, StripeProvider};
-use platform::payments::PaymentDeps;
-use platform::store::OrderStore;
+use platform::payment_provider::ProviderSettings;
+use server::auth::{self, Authorizer};
+use server::{App, Settings, Template, worker};
 
 /// Names on the emulator start with this: `local-orders`, `local-order-queue`, ...
 const PREFIX: &str = "local";
@@ -77,56 +73,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
     println!("{}", banner(port, &provider_url, &resources, &customer, &admin));
 
-    tokio::spawn(local::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
-    tokio::spawn(relay_every(RELAY_PERIOD, app.store.clone(), app.events.clone(), app.processor.rules.clone()));
-    tokio::spawn(reconcile_every(RELAY_PERIOD, app.payments.clone()));
-    tokio::spawn(report_nightly(app.report.clone()));
+    tokio::spawn(server::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
+    let (store, events, rules) = (app.store.clone(), app.events.clone(), app.processor.rules.clone());
+    tokio::spawn(worker::relay_every(RELAY_PERIOD, store, events, rules));
+    tokio::spawn(worker::reconcile_every(RELAY_PERIOD, app.payments.clone()));
+    tokio::spawn(worker::report_nightly(app.report.clone()));
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     tokio::select! {
-        served = local::server::serve(listener, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
+        served = server::edge::serve(listener, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),
     }
     Ok(())
-}
-
-/// Runs the outbox relay and the sweeper on a schedule, as EventBridge does in AWS.
-async fn relay_every(period: std::time::Duration, store: OrderStore, events: EventPublisher, rules: OrderRules) {
-    let mut ticks = tokio::time::interval(period);
-    loop {
-        ticks.tick().await;
-        if let Err(error) = outbox_relay::run(&store, &events, &rules, Timestamp::now()).await {
-            tracing::warn!(error = ?error, "the outbox relay failed; it runs again on the next tick");
-        }
-    }
-}
-
-/// Runs the payment reconciler on a schedule, as EventBridge does in AWS.
-async fn reconcile_every(period: std::time::Duration, deps: PaymentDeps<StripeProvider>) {
-    let mut ticks = tokio::time::interval(period);
-    loop {
-        ticks.tick().await;
-        if let Err(error) = payment_reconciler::handle(&deps, Timestamp::now()).await {
-            tracing::warn!(error = ?error, "the payment reconciler failed; it runs again on the next tick");
-        }
-    }
-}
-
-/// Runs the daily report at 00:05 UTC for the day before, as the template's schedule does.
-async fn report_nightly(
-    report: daily_report::Report<platform::exports::S3Exports, platform::payment_provider::StripeProvider>,
-) {
-    const DAY_MILLIS: i64 = 24 * 3600 * 1000;
-    const AFTER_MIDNIGHT_MILLIS: i64 = 5 * 60 * 1000;
-    loop {
-        let now = Timestamp::now().millis();
-        let next =
-            (now - AFTER_MIDNIGHT_MILLIS).div_euclid(DAY_MILLIS) * DAY_MILLIS + DAY_MILLIS + AFTER_MIDNIGHT_MILLIS;
-        tokio::time::sleep(std::time::Duration::from_millis((next - now) as u64)).await;
-        if let Err(error) = daily_report::handle(&report, &serde_json::json!({}), Timestamp::now()).await {
-            tracing::warn!(error = ?error, "the nightly report failed");
-        }
-    }
 }
 
 /// What a developer needs to start: where things are, two tokens, and a walk through the API.

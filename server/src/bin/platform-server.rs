@@ -1,0 +1,2 @@
+//! Written in the next step.
+fn main() {}

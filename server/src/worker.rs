@@ -1,0 +1,52 @@
+//! The background work as loops, doing what EventBridge's schedules do in AWS with the same library
+//! functions: the outbox relay (and its sweeper), the payment reconciler, the nightly report. Each
+//! loop survives its own failures (logged; the next tick tries again), as a scheduled Lambda does.
+
+use std::time::Duration;
+
+use platform::domain::{OrderRules, Timestamp};
+use platform::events::EventPublisher;
+use platform::exports::S3Exports;
+use platform::payment_provider::StripeProvider;
+use platform::payments::PaymentDeps;
+use platform::store::OrderStore;
+
+/// How often the relay and the reconciler run in AWS (`rate(1 minute)` in `template.yaml`).
+pub const SCHEDULE_PERIOD: Duration = Duration::from_secs(60);
+
+/// Runs the outbox relay and the sweeper every `period`.
+pub async fn relay_every(period: Duration, store: OrderStore, events: EventPublisher, rules: OrderRules) {
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = outbox_relay::run(&store, &events, &rules, Timestamp::now()).await {
+            tracing::warn!(error = ?error, "the outbox relay failed; it runs again on the next tick");
+        }
+    }
+}
+
+/// Runs the payment reconciler every `period`.
+pub async fn reconcile_every(period: Duration, deps: PaymentDeps<StripeProvider>) {
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = payment_reconciler::handle(&deps, Timestamp::now()).await {
+            tracing::warn!(error = ?error, "the payment reconciler failed; it runs again on the next tick");
+        }
+    }
+}
+
+/// Runs the daily report at 00:05 UTC for the day before, as the template's schedule does.
+pub async fn report_nightly(report: daily_report::Report<S3Exports, StripeProvider>) {
+    const DAY_MILLIS: i64 = 24 * 3600 * 1000;
+    const AFTER_MIDNIGHT_MILLIS: i64 = 5 * 60 * 1000;
+    loop {
+        let now = Timestamp::now().millis();
+        let next =
+            (now - AFTER_MIDNIGHT_MILLIS).div_euclid(DAY_MILLIS) * DAY_MILLIS + DAY_MILLIS + AFTER_MIDNIGHT_MILLIS;
+        tokio::time::sleep(Duration::from_millis((next - now) as u64)).await;
+        if let Err(error) = daily_report::handle(&report, &serde_json::json!({}), Timestamp::now()).await {
+            tracing::warn!(error = ?error, "the nightly report failed");
+        }
+    }
+}
