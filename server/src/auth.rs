@@ -1,45 +1,180 @@
-//! What API Gateway's JWT authorizer does, for the local platform: verify the bearer token and
-//! hand its claims, flattened to strings, to the functions.
+//! What API Gateway's JWT authorizer does: verify the bearer token and hand its claims, flattened
+//! to strings, to the functions. Two kinds of keys: an issuer's JWKS (RS256 and ES256, as
+//! Cognito and other identity providers sign), fetched once and again when a token names a key not
+//! seen yet (a rotation), at most once per [`JWKS_MIN_REFRESH`]; or an HS256 secret (the local
+//! platform, and tests). Issuer, audience, `exp` and `nbf` are checked with no leeway.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::Value;
+use tokio::sync::Mutex;
 
 pub const ISSUER: &str = "local";
 pub const AUDIENCE: &str = "platform";
 /// The development secret used when `LOCAL_JWT_SECRET` is unset. Local use only.
 pub const DEFAULT_SECRET: &str = "local-development-secret";
+/// The least time between two fetches of the JWKS, so tokens naming unknown keys cannot make the
+/// server hammer the issuer.
+pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
+/// How long fetched keys are used before they are fetched again anyway.
+pub const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
+/// How long one fetch of the JWKS may take.
+const JWKS_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Verifies HS256 tokens issued for the local platform.
+/// The claims of a verified token, as API Gateway passes them: every value a string.
+pub type Claims = BTreeMap<String, String>;
+
+/// Verifies bearer tokens.
 #[derive(Clone)]
 pub struct Authorizer {
-    key: DecodingKey,
+    keys: Keys,
     validation: Validation,
 }
 
+#[derive(Clone)]
+enum Keys {
+    Secret(DecodingKey),
+    Jwks(Arc<Jwks>),
+}
+
 impl Authorizer {
+    /// HS256 tokens issued for the local platform (`iss` = `local`, `aud` = `platform`).
     pub fn new(secret: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 0;
-        validation.validate_nbf = true;
-        Self { key: DecodingKey::from_secret(secret.as_bytes()), validation }
+        Self::hs256(secret, ISSUER, &[AUDIENCE])
     }
 
-    /// The claims of a valid `Authorization: Bearer <jwt>` header, as API Gateway passes them:
-    /// every value a string, arrays as `[a b]`.
-    pub fn verify(&self, authorization: Option<&str>) -> Option<BTreeMap<String, String>> {
+    /// HS256 tokens signed with `secret`, from `issuer`, for one of `audiences`.
+    pub fn hs256(secret: &str, issuer: &str, audiences: &[&str]) -> Self {
+        let validation = validation(Algorithm::HS256, issuer, audiences);
+        Self { keys: Keys::Secret(DecodingKey::from_secret(secret.as_bytes())), validation }
+    }
+
+    /// RS256 and ES256 tokens from `issuer`, for one of `audiences`, checked against the keys the
+    /// JWKS at `jwks_url` publishes.
+    pub fn jwks(jwks_url: &str, issuer: &str, audiences: &[&str]) -> Self {
+        Self::jwks_refreshing(jwks_url, issuer, audiences, JWKS_MIN_REFRESH)
+    }
+
+    /// [`Self::jwks`], fetching the set again at most once per `min_refresh`.
+    pub fn jwks_refreshing(jwks_url: &str, issuer: &str, audiences: &[&str], min_refresh: Duration) -> Self {
+        let validation = validation(Algorithm::RS256, issuer, audiences);
+        Self { keys: Keys::Jwks(Arc::new(Jwks::new(jwks_url, min_refresh))), validation }
+    }
+
+    /// The claims of a valid `Authorization: Bearer <jwt>` header.
+    pub async fn verify(&self, authorization: Option<&str>) -> Option<Claims> {
         // The scheme is case-insensitive (RFC 7235): `Bearer`, `bearer`, `BEARER`.
         let (scheme, token) = authorization?.trim().split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return None;
         }
         let token = token.trim();
-        let data = jsonwebtoken::decode::<BTreeMap<String, Value>>(token, &self.key, &self.validation).ok()?;
-        Some(data.claims.into_iter().map(|(name, value)| (name, flatten(&value))).collect())
+        let decoded = match &self.keys {
+            Keys::Secret(key) => jsonwebtoken::decode::<BTreeMap<String, Value>>(token, key, &self.validation),
+            Keys::Jwks(jwks) => {
+                let header = jsonwebtoken::decode_header(token).ok()?;
+                let (algorithm, key) = jwks.key(header.kid.as_deref()?).await?;
+                // The key decides the algorithm, never the token: `none`, or HS256 with a public
+                // key as its secret, name an algorithm no key of the set has.
+                if header.alg != algorithm {
+                    return None;
+                }
+                let mut validation = self.validation.clone();
+                validation.algorithms = vec![algorithm];
+                jsonwebtoken::decode::<BTreeMap<String, Value>>(token, &key, &validation)
+            }
+        };
+        Some(decoded.ok()?.claims.into_iter().map(|(name, value)| (name, flatten(&value))).collect())
+    }
+}
+
+fn validation(algorithm: Algorithm, issuer: &str, audiences: &[&str]) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(audiences);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = 0;
+    validation.validate_nbf = true;
+    validation
+}
+
+/// An issuer's published keys, by `kid`, with the algorithm each is for.
+struct Jwks {
+    url: String,
+    min_refresh: Duration,
+    http: hyper_util::client::legacy::Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        Full<Bytes>,
+    >,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    keys: HashMap<String, (Algorithm, DecodingKey)>,
+    fetched: Option<Instant>,
+}
+
+impl Jwks {
+    fn new(url: &str, min_refresh: Duration) -> Self {
+        let connector =
+            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+        Self { url: url.to_owned(), min_refresh, http, cache: Mutex::default() }
+    }
+
+    /// The key `kid` names: from the cache, or after fetching the set again if it is not there
+    /// (or the cache is old) and the last fetch is not too recent.
+    async fn key(&self, kid: &str) -> Option<(Algorithm, DecodingKey)> {
+        let mut cache = self.cache.lock().await;
+        let age = cache.fetched.map(|at| at.elapsed());
+        let stale = age.is_none_or(|age| age > JWKS_MAX_AGE);
+        let may_fetch = age.is_none_or(|age| age >= self.min_refresh);
+        if (stale || !cache.keys.contains_key(kid)) && may_fetch {
+            cache.fetched = Some(Instant::now());
+            match self.fetch().await {
+                Ok(keys) => cache.keys = keys,
+                Err(error) => {
+                    tracing::warn!(url = %self.url, %error, "fetching the JWKS failed; keeping the keys known")
+                }
+            }
+        }
+        cache.keys.get(kid).cloned()
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, String> {
+        let request = hyper::Request::get(&self.url).body(Full::default()).map_err(|e| e.to_string())?;
+        let exchange = async {
+            let response = self.http.request(request).await.map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("HTTP {}", response.status()));
+            }
+            response.into_body().collect().await.map(|b| b.to_bytes()).map_err(|e| e.to_string())
+        };
+        let bytes = tokio::time::timeout(JWKS_TIMEOUT, exchange).await.map_err(|_| "timed out".to_owned())??;
+        let set: JwkSet = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        Ok(set
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let algorithm = match &jwk.algorithm {
+                    AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                    AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => Algorithm::ES256,
+                    _ => return None,
+                };
+                let declared = jwk.common.key_algorithm.map(|a| a.to_string());
+                if declared.is_some_and(|d| d != format!("{algorithm:?}")) {
+                    return None;
+                }
+                Some((jwk.common.key_id.clone()?, (algorithm, DecodingKey::from_jwk(jwk).ok()?)))
+            })
+            .collect())
     }
 }
 
@@ -65,47 +200,47 @@ pub fn mint(secret: &str, sub: &str, scope: &str, ttl_seconds: u64) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn valid_tokens_yield_their_claims_and_anything_else_none() {
+    #[tokio::test]
+    async fn valid_tokens_yield_their_claims_and_anything_else_none() {
         let authorizer = Authorizer::new("s3cret");
         let token = mint("s3cret", "alice", "orders orders:admin", 60);
-        let claims = authorizer.verify(Some(&format!("Bearer {token}"))).unwrap();
+        let claims = authorizer.verify(Some(&format!("Bearer {token}"))).await.unwrap();
         assert_eq!(claims["sub"], "alice");
         assert_eq!(claims["scope"], "orders orders:admin");
 
         let foreign = mint("other", "alice", "", 60);
         for header in [None, Some(token.as_str()), Some("Bearer "), Some("Bearer x.y.z")] {
-            assert!(authorizer.verify(header).is_none(), "{header:?}");
+            assert!(authorizer.verify(header).await.is_none(), "{header:?}");
         }
-        assert!(authorizer.verify(Some(&format!("Bearer {foreign}"))).is_none());
+        assert!(authorizer.verify(Some(&format!("Bearer {foreign}"))).await.is_none());
     }
 
-    #[test]
-    fn the_scheme_is_case_insensitive() {
+    #[tokio::test]
+    async fn the_scheme_is_case_insensitive() {
         let authorizer = Authorizer::new("s3cret");
         let token = mint("s3cret", "alice", "orders", 60);
         for scheme in ["Bearer", "bearer", "BEARER"] {
-            assert!(authorizer.verify(Some(&format!("{scheme} {token}"))).is_some(), "{scheme}");
+            assert!(authorizer.verify(Some(&format!("{scheme} {token}"))).await.is_some(), "{scheme}");
         }
-        assert!(authorizer.verify(Some(&format!("Basic {token}"))).is_none());
+        assert!(authorizer.verify(Some(&format!("Basic {token}"))).await.is_none());
     }
 
-    #[test]
-    fn tokens_not_yet_valid_are_refused() {
+    #[tokio::test]
+    async fn tokens_not_yet_valid_are_refused() {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let claims =
             serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "a", "exp": now + 600, "nbf": now + 300});
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k")).unwrap();
-        assert!(Authorizer::new("k").verify(Some(&format!("Bearer {token}"))).is_none());
+        assert!(Authorizer::new("k").verify(Some(&format!("Bearer {token}"))).await.is_none());
     }
 
-    #[test]
-    fn expired_tokens_are_refused() {
+    #[tokio::test]
+    async fn expired_tokens_are_refused() {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "a", "exp": now - 10});
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k")).unwrap();
-        assert!(Authorizer::new("k").verify(Some(&format!("Bearer {token}"))).is_none());
+        assert!(Authorizer::new("k").verify(Some(&format!("Bearer {token}"))).await.is_none());
     }
 }

@@ -47,7 +47,7 @@ async fn handle(
         None => return Ok(convert(crate::app::api_gateway_not_found())),
     };
     let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
-    let claims = match authorizer.verify(authorization) {
+    let claims = match authorizer.verify(authorization).await {
         Some(claims) => Some(claims),
         None if authorized => return Ok(convert(error_response(&Error::Unauthorized))),
         None => None,
