@@ -1,7 +1,14 @@
-//! The local HTTP API: API Gateway's authorizer and routing in front of the functions' handlers.
+//! The HTTP edge: what API Gateway does in front of the functions (routes from `template.yaml`,
+//! the JWT authorizer, payload 2.0 events, its body limit and 30 s timeout), then the function's
+//! handler, in-process. Besides the API, what an orchestrator asks of a server: `/health/live`,
+//! `/health/startup`, `/health/ready` (the table answers within [`READY_TIMEOUT`], and the server
+//! is not shutting down), and a graceful stop ([`serve_until`]).
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -10,40 +17,159 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use platform::Error;
+use platform::domain::OrderId;
 use platform::http::{MAX_BODY_BYTES, error_response};
 
 use crate::App;
 use crate::api_gateway::GatewayRequest;
 use crate::auth::Authorizer;
 
-/// Serves the API on `listener` until the task is dropped.
+/// API Gateway's integration timeout for an HTTP API: past it the client gets a 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the readiness check waits for the table.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What serves: the functions, the authorizer, and whether the local platform's own route exists.
+#[derive(Clone)]
+pub struct Edge {
+    pub app: Arc<App>,
+    pub authorizer: Arc<Authorizer>,
+    /// Serve the API's routes; `false` answers the health checks only (the worker).
+    pub api: bool,
+    /// Serve `POST /_local/report` (the local platform only; never in a deployed server).
+    pub local_report: bool,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Edge {
+    pub fn new(app: Arc<App>, authorizer: Arc<Authorizer>) -> Self {
+        Self { app, authorizer, api: true, local_report: false, stopping: Arc::default() }
+    }
+
+    /// An edge that answers the health checks and nothing else (the worker's).
+    pub fn health_only(app: Arc<App>) -> Self {
+        // It serves no route, so its verifier is never asked; a random secret accepts nothing.
+        let nothing = Arc::new(Authorizer::new(&uuid::Uuid::new_v4().to_string()));
+        Self { api: false, ..Self::new(app, nothing) }
+    }
+}
+
+/// Serves the local platform's API on `listener` until the task is dropped.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     authorizer: Arc<Authorizer>,
 ) -> std::io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let (app, authorizer) = (app.clone(), authorizer.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |req| handle(app.clone(), authorizer.clone(), req));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-        });
+    let edge = Edge { local_report: true, ..Edge::new(app, authorizer) };
+    serve_until(listener, edge, std::future::pending(), Stop::default()).await
+}
+
+/// How a server stops.
+#[derive(Debug, Clone, Copy)]
+pub struct Stop {
+    /// After the signal, how long readiness fails while requests are still served, so that the
+    /// load balancer stops sending new ones before the listener closes.
+    pub drain: Duration,
+    /// Then, how long requests in flight may take to finish.
+    pub grace: Duration,
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Self { drain: Duration::from_secs(5), grace: Duration::from_secs(20) }
     }
 }
 
-async fn handle(
-    app: Arc<App>,
-    authorizer: Arc<Authorizer>,
-    req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+/// Serves until `shutdown` resolves; then reports not ready for `stop.drain`, stops accepting,
+/// and waits up to `stop.grace` for the requests in flight. `Ok` once they all finished, an error
+/// if some were still running at the deadline.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    edge: Edge,
+    shutdown: impl Future<Output = ()>,
+    stop: Stop,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stopping = edge.stopping.clone();
+    let mut shutdown = std::pin::pin!(async {
+        shutdown.await;
+        stopping.store(true, Ordering::SeqCst);
+        tracing::info!(drain = ?stop.drain, "stopping: not ready any more, still serving");
+        tokio::time::sleep(stop.drain).await;
+    });
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "accepting a connection failed");
+                        continue;
+                    }
+                };
+                let edge = edge.clone();
+                let service = service_fn(move |req| handle(edge.clone(), req));
+                let connection = http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!(grace = ?stop.grace, "stopped accepting; finishing the requests in flight");
+    match tokio::time::timeout(stop.grace, graceful.shutdown()).await {
+        Ok(()) => Ok(()),
+        Err(_) => Err(std::io::Error::other("requests were still in flight at the shutdown deadline")),
+    }
+}
+
+/// The orchestrator's questions: alive (the process answers), started (it serves), ready (it
+/// should get traffic: not stopping, and the table answers).
+async fn health(edge: &Edge, path: &str) -> Option<lambda_http::Response<Body>> {
+    let ok = match path {
+        "/health/live" | "/health/startup" => true,
+        "/health/ready" => !edge.stopping.load(Ordering::SeqCst) && table_answers(&edge.app).await,
+        _ => return None,
+    };
+    let (status, body) = if ok { (200, r#"{"status":"ok"}"#) } else { (503, r#"{"status":"unavailable"}"#) };
+    Some(
+        lambda_http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Body::Text(body.into()))
+            .expect("static response"),
+    )
+}
+
+/// Whether the table answers a read (of an order that never exists) in time.
+async fn table_answers(app: &App) -> bool {
+    let probe = OrderId::parse("id", "00000000-0000-4000-8000-000000000000").expect("a valid id");
+    matches!(tokio::time::timeout(READY_TIMEOUT, app.store.get(&probe)).await, Ok(Ok(_)))
+}
+
+async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
+    if let Some(answer) = health(&edge, path).await {
+        return Ok(convert(answer));
+    }
+    if !edge.api {
+        return Ok(convert(crate::app::api_gateway_not_found()));
+    }
+    let Edge { app, authorizer, local_report, .. } = &edge;
     // API Gateway routes first: an unknown route is a 404, and a route opted out of the
     // authorizer (the provider's webhook) gets no token check.
     let authorized = match app.route(parts.method.as_str(), path) {
         Some(routed) => routed.authorized,
-        None if path == LOCAL_REPORT => true,
+        None if *local_report && path == LOCAL_REPORT => true,
         None => return Ok(convert(crate::app::api_gateway_not_found())),
     };
     let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -73,10 +199,13 @@ async fn handle(
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
-    let response = if request.method == "POST" && request.path == LOCAL_REPORT {
-        local_report(&app, &request).await
+    let response = if *local_report && request.method == "POST" && request.path == LOCAL_REPORT {
+        run_report(app, &request).await
     } else {
-        app.handle(request).await
+        match tokio::time::timeout(REQUEST_TIMEOUT, app.handle(request)).await {
+            Ok(response) => response,
+            Err(_) => service_unavailable(),
+        }
     };
     tracing::info!(method = %parts.method, path = parts.uri.path(), status = response.status().as_u16(), "request");
     Ok(convert(response))
@@ -87,7 +216,7 @@ async fn handle(
 /// Admins only; it does not exist in `template.yaml`.
 pub const LOCAL_REPORT: &str = "/_local/report";
 
-async fn local_report(app: &App, request: &GatewayRequest) -> lambda_http::Response<Body> {
+async fn run_report(app: &App, request: &GatewayRequest) -> lambda_http::Response<Body> {
     let req = request.clone().into_request();
     platform::http::respond(
         async {
@@ -101,6 +230,15 @@ async fn local_report(app: &App, request: &GatewayRequest) -> lambda_http::Respo
         }
         .await,
     )
+}
+
+/// What API Gateway answers when the function did not answer within [`REQUEST_TIMEOUT`].
+fn service_unavailable() -> lambda_http::Response<Body> {
+    lambda_http::Response::builder()
+        .status(503)
+        .header("content-type", "application/json")
+        .body(Body::Text(r#"{"message":"Service Unavailable"}"#.into()))
+        .expect("static response")
 }
 
 fn convert(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {

@@ -107,12 +107,17 @@ pub async fn secret(sdk: &SdkConfig, direct: &'static str, secret: &'static str)
 
 /// The payment provider: its URL, its secret key, the timeout of each call.
 pub async fn payment_provider(sdk: &SdkConfig) -> Result<StripeProvider, ConfigError> {
+    Ok(StripeProvider::new(provider_settings(sdk).await?))
+}
+
+/// Where the payment provider is and how to call it, from the environment and Secrets Manager.
+pub async fn provider_settings(sdk: &SdkConfig) -> Result<ProviderSettings, ConfigError> {
     let timeout = config::parse::<u64>(&config::Env, config::PAYMENT_PROVIDER_TIMEOUT_MS, "a number of milliseconds")?;
-    Ok(StripeProvider::new(ProviderSettings {
+    Ok(ProviderSettings {
         base_url: config::Env.get(config::PAYMENT_PROVIDER_URL).unwrap_or_else(|| "https://api.stripe.com".into()),
         api_key: secret(sdk, config::PAYMENT_PROVIDER_API_KEY, config::PAYMENT_PROVIDER_KEY_SECRET).await?,
         timeout: std::time::Duration::from_millis(timeout.unwrap_or(3000)),
-    }))
+    })
 }
 
 /// The cursor signer, keyed by the secret `CURSOR_SECRET_ARN` names (or `CURSOR_SECRET` locally).

@@ -21,5 +21,6 @@ mod property_tests;
 mod provider_contract;
 mod release_check;
 mod report;
+mod server_health;
 mod telemetry;
 mod template;

@@ -1,2 +1,146 @@
-//! Written in the next step.
-fn main() {}
+//! The container's entry point: `platform-server api | worker | report [--date D | --from D --to D]`.
+//!
+//! - `api` serves every route of `template.yaml` on `PORT` (8080), with the health checks, and
+//!   verifies tokens against the issuer's JWKS (`JWT_ISSUER`, `JWT_AUDIENCE`, and `JWT_JWKS_URL`,
+//!   by default `<issuer>/.well-known/jwks.json`) or, for local use, an HS256 `JWT_HS256_SECRET`.
+//! - `worker` consumes the order queue and runs the outbox relay (with its sweeper) and the payment
+//!   reconciler every minute, answering the health checks on `PORT`.
+//! - `report` runs the daily report once (the day before, or the days asked) and exits.
+//!
+//! Everything else is read as the functions read it (`ORDERS_TABLE`, `ORDER_QUEUE_URL`,
+//! `EXPORTS_BUCKET`, the secrets' ARNs, ...). SIGTERM stops it gracefully (`SHUTDOWN_DRAIN_SECONDS`,
+//! `SHUTDOWN_GRACE_SECONDS`); it exits 0 when everything in flight finished.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use platform::config::{self, ConfigError, Vars};
+use platform::domain::{OrderRules, Timestamp};
+use server::auth::Authorizer;
+use server::edge::{Edge, Stop};
+use server::{App, Names, Settings, Template, worker};
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    platform::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("api") => api().await,
+        Some("worker") => worker().await,
+        Some("report") => report(&args[1..]).await,
+        _ => {
+            Err("usage: platform-server api | worker | report [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD]"
+                .into())
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error, "platform-server failed");
+            eprintln!("platform-server: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every function's clients, built once from the environment as each function's `main` builds them.
+async fn app() -> Result<App, Failure> {
+    let sdk = platform::aws::load().await;
+    let settings = Settings {
+        cursor_secret: platform::aws::secret(&sdk, config::CURSOR_SECRET, config::CURSOR_SECRET_ARN).await?,
+        rules: OrderRules::from_env()?,
+        provider: platform::aws::provider_settings(&sdk).await?,
+        webhook_secret: platform::aws::secret(&sdk, config::PAYMENT_WEBHOOK_KEY, config::PAYMENT_WEBHOOK_SECRET)
+            .await?,
+    };
+    let (table, queue_url, bucket) = (
+        config::var(config::ORDERS_TABLE)?,
+        config::var(config::ORDER_QUEUE_URL)?,
+        config::var(config::EXPORTS_BUCKET)?,
+    );
+    let names = Names { table: &table, queue_url: &queue_url, bucket: &bucket };
+    Ok(App::new(&sdk, Template::bundled(), names, settings))
+}
+
+/// The token verifier the environment asks for.
+fn authorizer() -> Result<Authorizer, ConfigError> {
+    let issuer = config::var("JWT_ISSUER")?;
+    let audiences = config::var("JWT_AUDIENCE")?;
+    let audiences: Vec<&str> = audiences.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+    if let Some(secret) = config::Env.get("JWT_HS256_SECRET").filter(|s| !s.is_empty()) {
+        return Ok(Authorizer::hs256(&secret, &issuer, &audiences));
+    }
+    let jwks = config::Env
+        .get("JWT_JWKS_URL")
+        .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
+    Ok(Authorizer::jwks(&jwks, &issuer, &audiences))
+}
+
+fn stop() -> Result<Stop, ConfigError> {
+    let seconds = |name: &'static str, default: u64| {
+        config::parse::<u64>(&config::Env, name, "a number of seconds")
+            .map(|s| Duration::from_secs(s.unwrap_or(default)))
+    };
+    Ok(Stop { drain: seconds("SHUTDOWN_DRAIN_SECONDS", 5)?, grace: seconds("SHUTDOWN_GRACE_SECONDS", 20)? })
+}
+
+async fn listener() -> Result<tokio::net::TcpListener, Failure> {
+    let port = config::parse::<u16>(&config::Env, "PORT", "a port number")?.unwrap_or(8080);
+    Ok(tokio::net::TcpListener::bind(("0.0.0.0", port)).await?)
+}
+
+/// SIGTERM (what Kubernetes sends) or Ctrl-C.
+async fn terminated() {
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = sigterm.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+async fn api() -> Result<(), Failure> {
+    let (authorizer, stop) = (authorizer()?, stop()?);
+    let app = app().await?;
+    let listener = listener().await?;
+    tracing::info!(address = %listener.local_addr()?, "serving the API");
+    let edge = Edge::new(Arc::new(app), Arc::new(authorizer));
+    Ok(server::edge::serve_until(listener, edge, terminated(), stop).await?)
+}
+
+async fn worker() -> Result<(), Failure> {
+    let stop = stop()?;
+    let app = app().await?;
+    let sdk = platform::aws::load().await;
+    let queue_url = config::var(config::ORDER_QUEUE_URL)?;
+    let consumer = tokio::spawn(server::queue::consume(platform::aws::sqs(&sdk), queue_url, app.processor.clone()));
+    let (store, events, rules) = (app.store.clone(), app.events.clone(), app.processor.rules.clone());
+    let relay = tokio::spawn(worker::relay_every(worker::SCHEDULE_PERIOD, store, events, rules));
+    let reconciler = tokio::spawn(worker::reconcile_every(worker::SCHEDULE_PERIOD, app.payments.clone()));
+    let listener = listener().await?;
+    tracing::info!(address = %listener.local_addr()?, "working; health checks served");
+    let edge = Edge::health_only(Arc::new(app));
+    let served = server::edge::serve_until(listener, edge, terminated(), Stop { drain: Duration::ZERO, ..stop }).await;
+    // A batch cut short reappears after its visibility timeout; a scheduled run cut short runs
+    // again on the next tick. Both are safe to repeat (DynamoDB conditions decide each write once).
+    for task in [consumer, relay, reconciler] {
+        task.abort();
+    }
+    Ok(served?)
+}
+
+async fn report(args: &[String]) -> Result<(), Failure> {
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let payload = match (flag("--date"), flag("--from"), flag("--to")) {
+        (Some(date), None, None) => serde_json::json!({ "date": date }),
+        (None, Some(from), Some(to)) => serde_json::json!({ "from": from, "to": to }),
+        (None, None, None) if args.is_empty() => serde_json::json!({}),
+        _ => return Err("report takes --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD, or nothing".into()),
+    };
+    let app = app().await?;
+    let reported = daily_report::handle(&app.report, &payload, Timestamp::now()).await?;
+    println!("{}", serde_json::to_string_pretty(&reported)?);
+    Ok(())
+}

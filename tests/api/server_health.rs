@@ -1,0 +1,51 @@
+//! The container server's readiness against the emulator: not ready while its table does not
+//! exist, ready once it does, and not ready again from the moment it is told to stop, while it
+//! still answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use server::auth::Authorizer;
+use server::edge::{Edge, Stop};
+use server::{App, Names, Template};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{settings, spawn_app};
+
+async fn status(address: std::net::SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n").as_bytes()).await.ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn ready_follows_the_table_and_turns_false_when_stopping() {
+    // Arrange: a server whose table is not there yet.
+    let test = spawn_app().await;
+    let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let table = format!("{prefix}-orders");
+    let names = Names { table: &table, ..test.resources.names() };
+    let app = App::new(&test.sdk, Template::bundled(), names, settings(&test.provider_url));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let timing = Stop { drain: Duration::from_millis(800), grace: Duration::from_secs(5) };
+    let edge = Edge::new(Arc::new(app), Arc::new(Authorizer::new("secret")));
+    let serving =
+        tokio::spawn(server::edge::serve_until(listener, edge, async { stopped.await.unwrap_or(()) }, timing));
+
+    // Act and assert
+    assert_eq!(status(address, "/health/live").await, Some(200));
+    assert_eq!(status(address, "/health/ready").await, Some(503), "no table yet");
+    local::provision(&test.sdk, &Template::bundled(), &prefix).await.unwrap();
+    assert_eq!(status(address, "/health/ready").await, Some(200), "the table answers");
+
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(status(address, "/health/ready").await, Some(503), "stopping: no new traffic, please");
+    assert_eq!(status(address, "/health/live").await, Some(200), "but still answering while it drains");
+    serving.await.unwrap().unwrap();
+    assert_eq!(status(address, "/health/live").await, None, "closed after the drain");
+}

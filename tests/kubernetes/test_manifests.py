@@ -1,0 +1,160 @@
+"""infra/kubernetes against the Kubernetes API's schemas (kubernetes-validate, strict) and against
+the server they run: the production overlay is built the way kustomize builds it (for the features
+the overlay uses), every resource validates, the probes hit the server's health paths on its port,
+every workload runs as it should (non-root, read-only root, /tmp a volume), the settings the
+server needs are in the config, and the Dockerfile ships the binary cargo builds."""
+
+import copy
+import re
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "infra" / "kubernetes"
+VERSION = "1.33.0"
+HEALTH = {"livenessProbe": "/health/live", "readinessProbe": "/health/ready", "startupProbe": "/health/startup"}
+# What platform-server reads at start (server/src/bin/platform-server.rs and platform::config).
+REQUIRED_SETTINGS = {"ORDERS_TABLE", "ORDER_QUEUE_URL", "EXPORTS_BUCKET", "CURSOR_SECRET_ARN",
+                     "PAYMENT_PROVIDER_KEY_SECRET", "PAYMENT_WEBHOOK_SECRET", "JWT_ISSUER", "JWT_AUDIENCE"}
+
+
+def load(path):
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def merge(base, patch):
+    """A strategic merge for maps and scalars (the overlay patches no lists)."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def build(folder):
+    """kustomize build, for what our kustomizations use: resources, namespace, labels, images,
+    replicas, patches by kind and name, and a configMapGenerator (merged across layers)."""
+    spec = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    resources, config = [], {}
+    for entry in spec.get("resources", []):
+        path = folder / entry
+        if path.is_dir():
+            built, inherited = build(path)
+            resources += built
+            config.update(inherited)
+        else:
+            resources += load(path)
+    for generator in spec.get("configMapGenerator", []):
+        for literal in generator.get("literals", []):
+            key, _, value = literal.partition("=")
+            config[key] = value
+    for patch in spec.get("patches", []):
+        change = yaml.safe_load((folder / patch["path"]).read_text())
+        targets = [r for r in resources if r["kind"] == change["kind"] and r["metadata"]["name"] == change["metadata"]["name"]]
+        assert len(targets) == 1, f"{patch['path']} patches nothing or too much"
+        merge(targets[0], change)
+    for replica in spec.get("replicas", []):
+        for r in resources:
+            if r["metadata"]["name"] == replica["name"] and r["kind"] == "Deployment":
+                r["spec"]["replicas"] = replica["count"]
+    for image in spec.get("images", []):
+        for container in containers(resources):
+            if container["image"].split(":")[0] == image["name"]:
+                container["image"] = f"{image['name']}:{image['newTag']}"
+    for r in resources:
+        if "namespace" in spec and r["kind"] != "Namespace":
+            r["metadata"]["namespace"] = spec["namespace"]
+        for pairs in spec.get("labels", []):
+            r["metadata"].setdefault("labels", {}).update(pairs["pairs"])
+    return resources, config
+
+
+def pod_specs(resources):
+    for r in resources:
+        if r["kind"] == "Deployment":
+            yield r["metadata"]["name"], r["spec"]["template"]["spec"]
+        elif r["kind"] == "CronJob":
+            yield r["metadata"]["name"], r["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def containers(resources):
+    return [c for _, spec in pod_specs(resources) for c in spec["containers"]]
+
+
+@pytest.fixture(scope="module", params=["base", "overlays/production"])
+def built(request):
+    return build(K8S / request.param)
+
+
+def test_every_resource_validates_strictly(built):
+    resources, _ = built
+    assert {r["kind"] for r in resources} >= {"Namespace", "ServiceAccount", "Deployment", "Service",
+                                                "HorizontalPodAutoscaler", "PodDisruptionBudget", "CronJob"}
+    for resource in resources:
+        kubernetes_validate.validate(resource, VERSION, strict=True)
+
+
+def test_probes_hit_the_servers_health_paths_on_its_port(built):
+    resources, _ = built
+    server = (ROOT / "server" / "src" / "edge.rs").read_text()
+    for name, spec in pod_specs(resources):
+        for container in spec["containers"]:
+            ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            for probe, path in HEALTH.items():
+                if probe in container:
+                    assert container[probe]["httpGet"]["path"] == path, (name, probe)
+                    assert f'"{path}"' in server, f"the server does not answer {path}"
+                    assert ports[container[probe]["httpGet"]["port"]] == int(env["PORT"]) == 8080, name
+            assert container["args"][0] in {"api", "worker", "report"}, name
+
+
+def test_workloads_run_unprivileged_with_a_writable_tmp_only(built):
+    resources, _ = built
+    for name, spec in pod_specs(resources):
+        assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["runAsUser"] != 0, name
+        assert spec["serviceAccountName"] == "platform", name
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        for container in spec["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"], name
+            assert security["capabilities"]["drop"] == ["ALL"], name
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            assert "emptyDir" in volumes[mounts["/tmp"]], name
+            assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]["memory"], name
+
+
+def test_the_config_holds_every_setting_the_server_requires(built):
+    resources, config = built
+    assert REQUIRED_SETTINGS <= set(config), REQUIRED_SETTINGS - set(config)
+    for _, spec in pod_specs(resources):
+        for container in spec["containers"]:
+            assert {"configMapRef": {"name": "platform-config"}} in container["envFrom"]
+
+
+def test_the_service_account_assumes_an_iam_role():
+    resources, _ = build(K8S / "base")
+    account = next(r for r in resources if r["kind"] == "ServiceAccount")
+    assert re.match(r"arn:aws:iam::\d{12}:role/", account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"])
+
+
+def test_the_dockerfile_ships_the_binary_cargo_builds():
+    dockerfile = (K8S / "Dockerfile").read_text()
+    build_line = re.search(r"cargo build --release --locked -p (\S+) --bin (\S+)", dockerfile)
+    package, binary = build_line.groups()
+    manifest = (ROOT / package / "Cargo.toml").read_text()
+    assert f'name = "{package}"' in manifest and f'name = "{binary}"' in manifest
+    assert f"target/release/{binary}" in dockerfile
+    entry = re.search(r'ENTRYPOINT \["([^"]+)"\]', dockerfile).group(1)
+    assert re.search(rf"COPY --from=build /out/{binary} {re.escape(entry)}", dockerfile)
+    assert re.search(r"^USER 65532:65532$", dockerfile, re.M) and "EXPOSE 8080" in dockerfile
+    resources, _ = build(K8S / "base")
+    assert {c["image"].split(":")[0] for c in containers(resources)} == {"ghcr.io/example/platform-server"}
+    # The binary it ships answers the commands the manifests give it.
+    usage = subprocess.run([str(ROOT / "target" / "debug" / binary)], capture_output=True, text=True)
+    assert usage.returncode != 0 and all(command in usage.stderr for command in ("api", "worker", "report"))
