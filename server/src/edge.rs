@@ -156,10 +156,18 @@ async fn table_answers(app: &App) -> bool {
 }
 
 async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     if let Some(answer) = health(&edge, path).await {
         return Ok(convert(answer));
+    }
+    if path == "/metrics" {
+        let response = hyper::Response::builder()
+            .header("content-type", "text/plain; version=0.0.4")
+            .body(Full::new(Bytes::from(crate::metrics::render())))
+            .expect("static response");
+        return Ok(response);
     }
     if !edge.api {
         return Ok(convert(crate::app::api_gateway_not_found()));
@@ -207,7 +215,11 @@ async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Resp
             Err(_) => service_unavailable(),
         }
     };
-    tracing::info!(method = %parts.method, path = parts.uri.path(), status = response.status().as_u16(), "request");
+    let status = response.status().as_u16();
+    let route =
+        app.route(parts.method.as_str(), parts.uri.path()).map_or_else(|| parts.uri.path().to_owned(), |r| r.route);
+    crate::metrics::record_request(&route, parts.method.as_str(), status, started.elapsed().as_secs_f64());
+    tracing::info!(method = %parts.method, path = parts.uri.path(), status, "request");
     Ok(convert(response))
 }
 

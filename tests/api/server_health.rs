@@ -49,3 +49,41 @@ async fn ready_follows_the_table_and_turns_false_when_stopping() {
     serving.await.unwrap().unwrap();
     assert_eq!(status(address, "/health/live").await, None, "closed after the drain");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_the_business_metrics_in_prometheus_format() {
+    server::metrics::install();
+    let test = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let edge = Edge::new(Arc::new(test.app.clone()), Arc::new(Authorizer::new("secret")));
+    tokio::spawn(server::edge::serve_until(listener, edge, std::future::pending(), Stop::default()));
+    let token = server::auth::mint("secret", "metrics-customer", "orders", 60);
+    let body = r#"{"currency":"USD","items":[{"sku":"A","quantity":1,"unitPrice":100}]}"#;
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST /orders HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n").await.unwrap();
+    let mut metrics = String::new();
+    stream.read_to_string(&mut metrics).await.unwrap();
+
+    assert!(metrics.contains("content-type: text/plain; version=0.0.4"), "{metrics}");
+    assert!(metrics.contains(r#"http_requests_total{method="POST",route="/orders",status="201"} "#), "{metrics}");
+    assert!(
+        metrics
+            .contains(r#"http_request_duration_seconds_bucket{method="POST",route="/orders",status="201",le="+Inf"} "#)
+    );
+    assert!(
+        metrics
+            .contains("# TYPE platform_orders_created_total counter\nplatform_orders_created_total{currency=\"USD\"} "),
+        "{metrics}"
+    );
+}

@@ -1,0 +1,145 @@
+//! Prometheus metrics at `/metrics` (text format 0.0.4): requests and their latency per route,
+//! method and status, and the business metrics the functions emit as CloudWatch EMF in Lambda
+//! (`platform::metrics`), under the same names in Prometheus's spelling (`OrdersCreated` ->
+//! `platform_orders_created_total`). Held in memory, per process; Prometheus sums the pods.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Mutex, OnceLock};
+
+use platform::domain::Currency;
+use platform::metrics::Metric;
+
+/// Request latency buckets, in seconds (API Gateway's timeout is the last).
+const BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0];
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Default)]
+struct Registry {
+    counters: BTreeMap<(String, Labels), f64>,
+    gauges: BTreeMap<(String, Labels), f64>,
+    requests: BTreeMap<Labels, Histogram>,
+}
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+fn registry() -> &'static Mutex<Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY.get_or_init(Mutex::default)
+}
+
+/// Counts the functions' business metrics from now on (once per process).
+pub fn install() {
+    platform::metrics::observe(record_business);
+}
+
+fn record_business(metric: &Metric, currency: Option<Currency>) {
+    let labels: Labels = currency.map(|c| vec![("currency", c.as_str().to_owned())]).unwrap_or_default();
+    let base = format!("platform_{}", snake(metric.name));
+    let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
+    match metric.unit {
+        "Count" => *registry.counters.entry((format!("{base}_total"), labels)).or_default() += metric.value as f64,
+        "None" => {
+            *registry.counters.entry((format!("{base}_minor_units_total"), labels)).or_default() += metric.value as f64
+        }
+        unit => {
+            let name = format!("{base}_{}", snake(unit));
+            registry.gauges.insert((name, labels), metric.value as f64);
+        }
+    }
+}
+
+/// One request the edge answered.
+pub fn record_request(route: &str, method: &str, status: u16, seconds: f64) {
+    let labels = vec![("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
+    let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
+    let histogram = registry.requests.entry(labels).or_default();
+    histogram.count += 1;
+    histogram.sum += seconds;
+    for (bucket, bound) in histogram.buckets.iter_mut().zip(BUCKETS) {
+        if seconds <= bound {
+            *bucket += 1;
+        }
+    }
+}
+
+/// Everything recorded, in Prometheus's text format.
+pub fn render() -> String {
+    let registry = registry().lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP http_requests_total Requests answered, by route template, method and status.");
+    let _ = writeln!(out, "# TYPE http_requests_total counter");
+    for (labels, histogram) in &registry.requests {
+        let _ = writeln!(out, "http_requests_total{} {}", format_labels(labels, None), histogram.count);
+    }
+    let _ = writeln!(out, "# HELP http_request_duration_seconds Time to answer a request.");
+    let _ = writeln!(out, "# TYPE http_request_duration_seconds histogram");
+    for (labels, histogram) in &registry.requests {
+        for (count, bound) in histogram.buckets.iter().zip(BUCKETS) {
+            let le = format_labels(labels, Some(&bound.to_string()));
+            let _ = writeln!(out, "http_request_duration_seconds_bucket{le} {count}");
+        }
+        let inf = format_labels(labels, Some("+Inf"));
+        let _ = writeln!(out, "http_request_duration_seconds_bucket{inf} {}", histogram.count);
+        let _ = writeln!(out, "http_request_duration_seconds_sum{} {}", format_labels(labels, None), histogram.sum);
+        let _ = writeln!(out, "http_request_duration_seconds_count{} {}", format_labels(labels, None), histogram.count);
+    }
+    for (kind, values) in [("counter", &registry.counters), ("gauge", &registry.gauges)] {
+        let mut typed = None;
+        for ((name, labels), value) in values {
+            if typed != Some(name) {
+                let _ = writeln!(out, "# TYPE {name} {kind}");
+                typed = Some(name);
+            }
+            let _ = writeln!(out, "{name}{} {value}", format_labels(labels, None));
+        }
+    }
+    out
+}
+
+fn format_labels(labels: &Labels, le: Option<&str>) -> String {
+    let mut parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+    if let Some(le) = le {
+        parts.push(format!("le=\"{le}\""));
+    }
+    if parts.is_empty() { String::new() } else { format!("{{{}}}", parts.join(",")) }
+}
+
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// `OrdersCreated` -> `orders_created`.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_spelled_as_prometheus_spells_them() {
+        assert_eq!(snake("OrdersCreated"), "orders_created");
+        assert_eq!(snake("OldestPendingOrderAge"), "oldest_pending_order_age");
+        let labels = vec![("route", "/a\"b".to_owned())];
+        assert_eq!(format_labels(&labels, Some("0.5")), r#"{route="/a\"b",le="0.5"}"#);
+    }
+}
