@@ -1,10 +1,14 @@
 //! What Lambda's SQS event source mapping does, for the local platform and the tests: receive a
 //! batch, hand it to the processor as an `SqsEvent`, delete what succeeded, and leave the
 //! reported failures to reappear after their visibility timeout (and, past the queue's
-//! `maxReceiveCount`, to be moved to the dead-letter queue by SQS itself).
+//! `maxReceiveCount`, to be moved to the dead-letter queue by SQS itself). A batch that takes long
+//! has its messages' visibility extended while it runs, so no other consumer gets them meanwhile.
+
+use std::future::Future;
+use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, Message, MessageSystemAttributeName};
 use order_processor::Processor;
 use serde_json::json;
 
@@ -39,6 +43,63 @@ pub struct Receive {
     pub wait_seconds: i32,
     /// Overrides the queue's visibility timeout (tests use 0 to see redeliveries at once).
     pub visibility_timeout: Option<i32>,
+    pub extension: Extension,
+}
+
+/// How a batch still being processed keeps its messages invisible.
+#[derive(Debug, Clone, Copy)]
+pub struct Extension {
+    /// How often the visibility is extended.
+    pub every: Duration,
+    /// To how many seconds from then (the queue's own visibility timeout in `template.yaml`).
+    pub to_seconds: i32,
+}
+
+impl Default for Extension {
+    fn default() -> Self {
+        Self { every: Duration::from_secs(30), to_seconds: 180 }
+    }
+}
+
+/// Runs `work` on `messages`, extending their visibility every `extension.every` until it ends.
+pub async fn while_extending<T>(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    messages: &[Message],
+    extension: Extension,
+    work: impl Future<Output = T>,
+) -> T {
+    let entries: Vec<_> = messages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            ChangeMessageVisibilityBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle()?)
+                .visibility_timeout(extension.to_seconds)
+                .build()
+                .ok()
+        })
+        .collect();
+    let extend = async {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + extension.every, extension.every);
+        loop {
+            ticks.tick().await;
+            let sent = sqs
+                .change_message_visibility_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries.clone()))
+                .send()
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "extending a slow batch's visibility failed");
+            }
+        }
+    };
+    tokio::select! {
+        done = work => done,
+        never = extend => never,
+    }
 }
 
 /// Receives one batch, runs the processor on it, and deletes the messages it did not report as
@@ -62,7 +123,8 @@ pub async fn poll_once(
     if messages.is_empty() {
         return Ok(None);
     }
-    let response = order_processor::handle(processor, sqs_event(&messages, queue_url)).await;
+    let work = order_processor::handle(processor, sqs_event(&messages, queue_url));
+    let response = while_extending(sqs, queue_url, &messages, receive.extension, work).await;
     for message in &messages {
         let failed =
             response.batch_item_failures.iter().any(|f| Some(&f.item_identifier) == message.message_id.as_ref());
@@ -80,7 +142,7 @@ pub async fn poll_once(
 /// Consumes the queue for as long as the task lives, like Lambda's event source mapping: long
 /// polls, partial-batch failures, redelivery after the visibility timeout.
 pub async fn consume(sqs: aws_sdk_sqs::Client, queue_url: String, processor: Processor) {
-    let receive = Receive { wait_seconds: 1, visibility_timeout: None };
+    let receive = Receive { wait_seconds: 1, ..Receive::default() };
     loop {
         if let Err(error) = poll_once(&sqs, &queue_url, &processor, receive).await {
             tracing::warn!(error = %error, "polling the order queue failed; retrying");

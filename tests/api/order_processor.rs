@@ -130,7 +130,7 @@ async fn a_message_that_keeps_failing_is_parked_in_the_dead_letter_queue() {
     let app = spawn_app().await;
     let sqs = platform::aws::sqs(&app.sdk);
     sqs.send_message().queue_url(&app.resources.queue_url).message_body("{poison").send().await.unwrap();
-    let receive = server::queue::Receive { wait_seconds: 0, visibility_timeout: Some(0) };
+    let receive = server::queue::Receive { wait_seconds: 0, visibility_timeout: Some(0), ..Default::default() };
 
     // Act: every delivery fails, and is seen again at once.
     let mut deliveries = 0;
@@ -220,4 +220,55 @@ async fn an_order_whose_created_event_was_dead_lettered_is_decided_by_the_sweepe
     assert_eq!((early.decided, swept.decided, again.decided), (0, 1, 0));
     assert_eq!(order(&app, &created["orderId"]).await["status"], "CONFIRMED");
     assert_eq!(swept.oldest_pending_seconds, 0, "nothing is left waiting");
+}
+
+/// Receives what the test's queue holds now, making it invisible for `seconds`.
+async fn receive(app: &crate::helpers::TestApp, seconds: i32) -> Vec<aws_sdk_sqs::types::Message> {
+    let sqs = platform::aws::sqs(&app.sdk);
+    let output = sqs
+        .receive_message()
+        .queue_url(&app.resources.queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(seconds)
+        .send()
+        .await
+        .unwrap();
+    output.messages.unwrap_or_default()
+}
+
+/// Another consumer polling the queue every 400 ms for 2.4 s: what it got.
+async fn other_consumer(app: &crate::helpers::TestApp) -> usize {
+    let mut seen = 0;
+    for _ in 0..6 {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        seen += receive(app, 0).await.len();
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_slow_batch_keeps_its_messages_from_other_consumers_until_it_is_done() {
+    // Arrange: one message, taken with a 1 s visibility timeout, and 2.5 s of work on it.
+    use std::time::Duration;
+    let app = spawn_app().await;
+    let sqs = platform::aws::sqs(&app.sdk);
+    sqs.send_message().queue_url(&app.resources.queue_url).message_body("slow").send().await.unwrap();
+    let taken = receive(&app, 1).await;
+    assert_eq!(taken.len(), 1);
+    let extension = server::queue::Extension { every: Duration::from_millis(300), to_seconds: 1 };
+    let work = tokio::time::sleep(Duration::from_millis(2500));
+
+    // Act
+    let extended = server::queue::while_extending(&sqs, &app.resources.queue_url, &taken, extension, work);
+    let ((), seen) = tokio::join!(extended, other_consumer(&app));
+
+    // Assert: nobody else got it while it was worked on; not deleted, it comes back afterwards.
+    assert_eq!(seen, 0, "another consumer got a message still being processed");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let back = receive(&app, 1).await;
+    assert_eq!(back.len(), 1);
+
+    // The control: the same work without the extension lets it go to the other consumer.
+    let ((), seen) = tokio::join!(tokio::time::sleep(Duration::from_millis(2500)), other_consumer(&app));
+    assert!(seen >= 1, "unextended, it is visible again after 1 s");
 }
