@@ -3,10 +3,12 @@
 //! Run it through `bench/run`, which builds the bootstraps and starts the emulator.
 //!
 //! usage: lambda-bench [--warm N] [--cold N] [--report-orders N,N,...] [--only NAME,...]
+//!                     [--server SECONDS --connections N]  (the container server under wrk)
 
 mod proc;
 mod runtime;
 mod scenarios;
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -50,6 +52,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows.push(measured);
     }
     print_table(&rows);
+
+    if let Some(seconds) = arg("--server").and_then(|v| v.parse().ok()) {
+        let connections = arg("--connections").and_then(|v| v.parse().ok()).unwrap_or(16);
+        println!("| server | connections | throughput | p50 | p99 | CPU / request | per CPU-second | peak RSS | non-2xx |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        server::measure(&bin_dir, &world, connections, seconds).await?;
+    }
 
     for orders in report_sizes {
         eprintln!("seeding {orders} orders for the report");

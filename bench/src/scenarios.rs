@@ -15,7 +15,7 @@ use server::api_gateway::GatewayRequest;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-const CUSTOMER: &str = "bench-customer";
+pub(crate) const CUSTOMER: &str = "bench-customer";
 
 /// One function's benchmark: the bootstrap, its cold event and its warm events.
 pub struct Scenario {
@@ -195,6 +195,11 @@ impl World {
         let order = Order::new(platform::domain::OrderId::new(), customer, Lines::parse("USD", &input)?, at);
         self.store.create(&order).await?;
         Ok(order)
+    }
+
+    /// A confirmed order of the bench's customer, for read loads; its id.
+    pub async fn readable_order(&self) -> Result<platform::domain::OrderId> {
+        Ok(self.confirmed(1, 1000).await?.order_id)
     }
 
     async fn confirmed(&self, quantity: i64, unit_price: i64) -> Result<Order> {
