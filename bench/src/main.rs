@@ -55,7 +55,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     if let Some(seconds) = arg("--server").and_then(|v| v.parse().ok()) {
         let connections = arg("--connections").and_then(|v| v.parse().ok()).unwrap_or(16);
-        println!("| server | connections | throughput | p50 | p99 | CPU / request | per CPU-second | peak RSS | non-2xx |");
+        println!(
+            "| server | connections | throughput | p50 | p99 | CPU / request | per CPU-second | peak RSS | non-2xx |"
+        );
         println!("|---|---|---|---|---|---|---|---|---|");
         server::measure(&bin_dir, &world, connections, seconds).await?;
     }

@@ -140,9 +140,9 @@ pub async fn poll_once(
 }
 
 /// Consumes the queue for as long as the task lives, like Lambda's event source mapping: long
-/// polls, partial-batch failures, redelivery after the visibility timeout.
-pub async fn consume(sqs: aws_sdk_sqs::Client, queue_url: String, processor: Processor) {
-    let receive = Receive { wait_seconds: 1, ..Receive::default() };
+/// polls (`receive.wait_seconds`, up to SQS's 20), partial-batch failures, redelivery after the
+/// visibility timeout.
+pub async fn consume(sqs: aws_sdk_sqs::Client, queue_url: String, processor: Processor, receive: Receive) {
     loop {
         if let Err(error) = poll_once(&sqs, &queue_url, &processor, receive).await {
             tracing::warn!(error = %error, "polling the order queue failed; retrying");

@@ -74,7 +74,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
     println!("{}", banner(port, &provider_url, &resources, &customer, &admin));
 
-    tokio::spawn(server::queue::consume(platform::aws::sqs(&sdk), resources.queue_url.clone(), app.processor.clone()));
+    // Short polls: a developer sees an order decided within a second or two.
+    let receive = server::queue::Receive { wait_seconds: 1, ..Default::default() };
+    let (sqs, queue_url) = (platform::aws::sqs(&sdk), resources.queue_url.clone());
+    tokio::spawn(server::queue::consume(sqs, queue_url, app.processor.clone(), receive));
     let (store, events, rules) = (app.store.clone(), app.events.clone(), app.processor.rules.clone());
     tokio::spawn(worker::relay_every(RELAY_PERIOD, store, events, rules));
     tokio::spawn(worker::reconcile_every(RELAY_PERIOD, app.payments.clone()));

@@ -116,7 +116,10 @@ async fn worker() -> Result<(), Failure> {
     let app = app().await?;
     let sdk = platform::aws::load().await;
     let queue_url = config::var(config::ORDER_QUEUE_URL)?;
-    let consumer = tokio::spawn(server::queue::consume(platform::aws::sqs(&sdk), queue_url, app.processor.clone()));
+    // Long polls of 20 s (SQS's longest): an idle queue costs three requests a minute.
+    let receive = server::queue::Receive { wait_seconds: 20, ..Default::default() };
+    let consumer =
+        tokio::spawn(server::queue::consume(platform::aws::sqs(&sdk), queue_url, app.processor.clone(), receive));
     let (store, events, rules) = (app.store.clone(), app.events.clone(), app.processor.rules.clone());
     let relay = tokio::spawn(worker::relay_every(worker::SCHEDULE_PERIOD, store, events, rules));
     let reconciler = tokio::spawn(worker::reconcile_every(worker::SCHEDULE_PERIOD, app.payments.clone()));
