@@ -130,15 +130,10 @@ async fn write_orders<S: ExportSink, P>(
     upload: &mut MultipartWriter<'_, S>,
     summary: &mut Summary,
 ) -> Result<()> {
-    let shards: Vec<_> = (0..DAY_SHARDS)
-        .map(|shard| {
-            let (store, day, limit) = (report.orders.clone(), day.to_owned(), report.page_size);
-            read_ahead(move |after| {
-                let (store, day) = (store.clone(), day.clone());
-                async move { store.day_page(&day, shard, after, limit).await }
-            })
-        })
-        .collect();
+    let limit = report.page_size;
+    let shards = day_shards(&report.orders, day, move |store, day, shard, after| async move {
+        store.day_page(&day, shard, after, limit).await
+    });
     upload.write(&header(&orders::HEADER)?).await?;
     for mut pages in shards {
         while let Some(page) = pages.recv().await {
@@ -161,15 +156,10 @@ async fn write_movements<S: ExportSink, P>(
     upload: &mut MultipartWriter<'_, S>,
     summary: &mut Summary,
 ) -> Result<()> {
-    let shards: Vec<_> = (0..DAY_SHARDS)
-        .map(|shard| {
-            let (store, day, limit) = (report.payments.clone(), day.to_owned(), report.page_size);
-            read_ahead(move |after| {
-                let (store, day) = (store.clone(), day.clone());
-                async move { store.ledger_page(&day, shard, after, limit).await }
-            })
-        })
-        .collect();
+    let limit = report.page_size;
+    let shards = day_shards(&report.payments, day, move |store, day, shard, after| async move {
+        store.ledger_page(&day, shard, after, limit).await
+    });
     upload.write(&header(&movements::HEADER)?).await?;
     let mut each = |movement: &movements::Movement| summary.add_movement(movement);
     for mut pages in shards {
@@ -205,6 +195,24 @@ async fn finish<S: ExportSink>(mut upload: MultipartWriter<'_, S>, written: Resu
         tracing::error!(error = ?abort, "aborting a failed report upload failed too; the bucket's lifecycle rule cleans it up");
     }
     result
+}
+
+/// Every shard of `day`, in shard order, each read ahead by a task of its own that asks
+/// `page(store, day, shard, after)` for its pages.
+fn day_shards<S, T, C, F, Fut>(store: &S, day: &str, page: F) -> Vec<mpsc::Receiver<Result<Vec<T>>>>
+where
+    S: Clone + Send + 'static,
+    T: Send + 'static,
+    C: Send + 'static,
+    F: Fn(S, String, u32, Option<C>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(Vec<T>, Option<C>)>> + Send,
+{
+    (0..DAY_SHARDS)
+        .map(|shard| {
+            let (store, day, page) = (store.clone(), day.to_owned(), page.clone());
+            read_ahead(move |after| page(store.clone(), day.clone(), shard, after))
+        })
+        .collect()
 }
 
 /// Pages of one shard, read ahead by a task of its own from `read(after)`, which returns a page
