@@ -3,6 +3,7 @@ mod helpers;
 mod fixtures;
 mod iam;
 mod idempotency;
+mod ledger;
 mod malformed_input;
 mod money_faults;
 mod money_properties;

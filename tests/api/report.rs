@@ -17,18 +17,25 @@ use serde_json::Value;
 use platform::payment_provider::{Capture, StripeProvider};
 use platform::store::{Begun, PaymentSettlement, RefundSettlement};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app};
 
-fn t(at: &str) -> Timestamp {
+pub(crate) fn t(at: &str) -> Timestamp {
     Timestamp::parse(at).unwrap()
 }
 
 /// An order of alice's created at `at`, taken through the store to `status` the way the platform would.
-async fn seed(app: &TestApp, at: &str, currency: &str, unit_price: i64, status: OrderStatus, reason: &str) -> Order {
+pub(crate) async fn seed(
+    app: &TestApp,
+    at: &str,
+    currency: &str,
+    unit_price: i64,
+    status: OrderStatus,
+    reason: &str,
+) -> Order {
     seed_as(app, "alice", at, currency, unit_price, status, reason).await
 }
 
-async fn seed_as(
+pub(crate) async fn seed_as(
     app: &TestApp,
     customer: &str,
     at: &str,
@@ -70,7 +77,7 @@ async fn seed_as(
 }
 
 /// A payment of the order's total, begun and captured at `at` (as if the provider answered at once).
-async fn capture(app: &TestApp, order: &Order, at: Timestamp) -> Payment {
+pub(crate) async fn capture(app: &TestApp, order: &Order, at: Timestamp) -> Payment {
     let payments = &app.app.payments.payments;
     let caller = Caller::from_claims(Some(order.customer_id.as_str()), None).unwrap();
     let mut payment =
@@ -83,7 +90,7 @@ async fn capture(app: &TestApp, order: &Order, at: Timestamp) -> Payment {
 }
 
 /// A refund of `amount`, begun and succeeded at `at`.
-async fn refund(app: &TestApp, payment: &Payment, amount: i64, at: Timestamp) -> Refund {
+pub(crate) async fn refund(app: &TestApp, payment: &Payment, amount: i64, at: Timestamp) -> Refund {
     let payments = &app.app.payments.payments;
     let refund = Refund::pending(RefundId::new(), payment.payment_id, amount, None, at);
     assert!(matches!(payments.begin_refund(payment, &refund).await.unwrap(), Begun::Started));
@@ -101,18 +108,18 @@ fn day(text: &str) -> NaiveDate {
 }
 
 /// Runs the report for one day, as the schedule would.
-async fn run(app: &TestApp, date: &str) -> daily_report::Summary {
+pub(crate) async fn run(app: &TestApp, date: &str) -> daily_report::Summary {
     daily_report::run(&app.app.report, day(date)).await.unwrap()
 }
 
-async fn object(app: &TestApp, key: &str) -> Option<Vec<u8>> {
+pub(crate) async fn object(app: &TestApp, key: &str) -> Option<Vec<u8>> {
     let s3 = platform::aws::s3(&app.sdk);
     let output = s3.get_object().bucket(&app.resources.bucket).key(key).send().await.ok()?;
     Some(output.body.collect().await.unwrap().into_bytes().to_vec())
 }
 
 /// The CSV's rows as header -> value maps.
-fn rows(csv: &[u8]) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn rows(csv: &[u8]) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_reader(csv);
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
     reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(str::to_owned)).collect()).collect()
@@ -318,132 +325,4 @@ async fn the_scheduled_and_backfill_fixtures_report_the_day_they_name() {
     for date in dates {
         assert!(object(&app, &format!("reports/daily/{date}/summary.json")).await.is_some(), "{date}");
     }
-}
-
-/// A day's three objects as written, the summary without its `generatedAt` line.
-async fn day_objects(app: &TestApp, date: &str) -> [Vec<u8>; 3] {
-    let key = |name: &str| format!("reports/daily/{date}/{name}");
-    let summary = String::from_utf8(object(app, &key("summary.json")).await.unwrap()).unwrap();
-    let summary: Vec<&str> = summary.lines().filter(|l| !l.contains("\"generatedAt\"")).collect();
-    let csv = async |name: &str| object(app, &key(name)).await.unwrap();
-    [csv("orders.csv").await, csv("payments.csv").await, summary.join("\n").into_bytes()]
-}
-
-#[tokio::test]
-async fn a_past_day_reruns_byte_identical_whatever_happens_after_it() {
-    // Arrange: the day's orders, paid, refunded, unpaid, pending; then its report.
-    let app = spawn_app().await;
-    let admin = Caller::from_claims(Some("ops"), Some("orders:admin")).unwrap();
-    seed(&app, "2026-11-25T09:00:00.000Z", "USD", 1000, OrderStatus::PartiallyRefunded, "").await;
-    let unpaid = seed(&app, "2026-11-25T10:00:00.000Z", "USD", 400, OrderStatus::Confirmed, "").await;
-    let pending = seed(&app, "2026-11-25T11:00:00.000Z", "EUR", 300, OrderStatus::Pending, "").await;
-    let paid = seed(&app, "2026-11-25T23:59:59.000Z", "USD", 250, OrderStatus::Confirmed, "").await;
-    let paid_payment = capture(&app, &paid, t("2026-11-25T23:59:59.500Z")).await;
-    let first = run(&app, "2026-11-25").await;
-    let before = day_objects(&app, "2026-11-25").await;
-
-    // Act: the next day, every kind of change to those orders; then the first day again.
-    let next = t("2026-11-26T08:00:00.000Z");
-    let late_refund = refund(&app, &paid_payment, 500, next).await;
-    let late_capture = capture(&app, &unpaid, next).await;
-    let lines = Lines::parse("EUR", &[LineItemInput { sku: "NEW".into(), quantity: 1, unit_price: 9 }]).unwrap();
-    app.app.store.update_lines(&admin, &pending.order_id, &lines, None, next).await.unwrap();
-    app.app.store.cancel(&admin, &pending.order_id, next).await.unwrap();
-    let second = run(&app, "2026-11-25").await;
-
-    // Assert: the same bytes; money by the day it moved.
-    assert_eq!(day_objects(&app, "2026-11-25").await, before);
-    assert_eq!(daily_report::Summary { generated_at: first.generated_at, ..second }, first);
-    assert_eq!((first.paid["USD"], first.refunded["USD"]), (2000 + 500, 500));
-    let orders = rows(&before[0]);
-    let row = |id: &OrderId| orders.iter().find(|r| r["orderId"] == id.to_string()).unwrap().clone();
-    assert_eq!((row(&paid.order_id)["status"].as_str(), row(&paid.order_id)["refunded"].as_str()), ("PAID", "0"));
-    assert_eq!(
-        (row(&pending.order_id)["status"].as_str(), row(&pending.order_id)["total"].as_str()),
-        ("PENDING", "600")
-    );
-
-    let next_day = run(&app, "2026-11-26").await;
-    let moved_next = rows(&object(&app, "reports/daily/2026-11-26/payments.csv").await.unwrap());
-    let ids: Vec<(&str, &str)> = moved_next.iter().map(|r| (r["movement"].as_str(), r["status"].as_str())).collect();
-    assert_eq!(ids.len(), 2, "{moved_next:?}");
-    assert!(
-        moved_next.iter().any(|r| r["refundId"] == late_refund.refund_id.to_string() && r["status"] == "SUCCEEDED")
-    );
-    assert!(
-        moved_next.iter().any(|r| r["paymentId"] == late_capture.payment_id.to_string() && r["status"] == "CAPTURED")
-    );
-    assert!(!rows(&before[1]).iter().any(|r| r["refundId"] == late_refund.refund_id.to_string()));
-    assert_eq!((next_day.paid["USD"], next_day.refunded["USD"], next_day.net["USD"]), (800, 500, 300));
-    assert_eq!(next_day.orders.count, 0, "no order was created that day");
-}
-
-#[tokio::test]
-async fn no_cell_of_either_csv_starts_a_formula() {
-    // Customer ids may hold = + - @ (the contract allows them); reasons hold anything.
-    let app = spawn_app().await;
-    let hostile = ["=1+2", "+A1", "-2+3", "@cmd", "=A1|B2"];
-    for (i, customer) in hostile.iter().enumerate() {
-        seed_as(&app, customer, &format!("2026-11-25T0{i}:00:00.000Z"), "USD", 10, OrderStatus::Paid, "").await;
-    }
-    for (i, reason) in ["\t=cmd", "\r=cmd", "=1+2", "-5"].iter().enumerate() {
-        seed(&app, &format!("2026-11-25T1{i}:00:00.000Z"), "USD", 10, OrderStatus::Rejected, reason).await;
-    }
-
-    run(&app, "2026-11-25").await;
-
-    for name in ["orders.csv", "payments.csv"] {
-        let csv = object(&app, &format!("reports/daily/2026-11-25/{name}")).await.unwrap();
-        let rows = rows(&csv);
-        assert!(!rows.is_empty());
-        for row in &rows {
-            for cell in row.values() {
-                assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{name}: {cell:?}");
-            }
-        }
-        let customers: Vec<&str> = rows.iter().map(|r| r["customerId"].as_str()).filter(|c| *c != "alice").collect();
-        let expected: Vec<String> = hostile.iter().map(|c| format!("'{c}")).collect();
-        assert_eq!(customers.len(), hostile.len(), "{name}");
-        assert!(customers.iter().all(|c| expected.iter().any(|e| e == c)), "{name}: {customers:?}");
-    }
-}
-
-#[tokio::test]
-async fn the_ledger_for_a_day_equals_the_providers_with_what_was_pending_shown_as_pending() {
-    // Arrange: no webhooks, so a lost answer stays PENDING until the reconciler asks.
-    let app = spawn_app_with(|emulator| emulator.webhook = None).await;
-    let today = Timestamp::now().day();
-    let pay = async |amount: i64, source: &str| {
-        let order = crate::money_faults::confirmed(&app).await;
-        let reply = app
-            .request("POST", "/payments")
-            .json(&crate::money_faults::payment_body(&order, amount, source))
-            .send()
-            .await;
-        reply.body["paymentId"].as_str().unwrap().to_owned()
-    };
-    let captured = pay(1000, "tok_visa").await;
-    pay(700, "tok_timeout").await;
-    let refund = app
-        .request("POST", &format!("/payments/{captured}/refund"))
-        .json(&serde_json::json!({"amount": 300}))
-        .send()
-        .await;
-    assert_eq!(refund.status, 201, "{refund:?}");
-
-    // Act: the day so far, with the lost answer still pending; then after the reconciler.
-    let pending = run(&app, &today).await;
-    app.reconcile(crate::money_faults::LATER_MS).await;
-    let settled = run(&app, &today).await;
-
-    // Assert
-    let books = &pending.reconciliation["USD"];
-    assert_eq!((books.captured, books.captures_pending, books.provider_captured), (1000, 700, 1700));
-    assert_eq!((books.refunded, books.refunds_pending, books.provider_refunded), (300, 0, 300));
-    assert!(books.balanced);
-    assert_eq!((pending.paid["USD"], pending.pending.captures["USD"]), (1000, 700));
-    let books = &settled.reconciliation["USD"];
-    assert_eq!((books.captured, books.captures_pending, books.provider_captured), (1700, 0, 1700));
-    assert!(books.balanced);
-    assert_eq!(settled.net["USD"], 1400);
 }

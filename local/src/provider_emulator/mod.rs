@@ -18,18 +18,21 @@
 //! `GET /_emulator/books` is the emulator's own: what it captured and refunded per payment id, so
 //! tests can check the platform's books against the provider's.
 
+mod lists;
+mod webhooks;
+
+pub use webhooks::signature_header;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -140,8 +143,8 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: EmulatorSettings
         .route("/v1/payment_intents", post(create_intent))
         .route("/v1/payment_intents/{id}", get(get_intent))
         .route("/v1/refunds/{id}", get(get_refund))
-        .route("/v1/charges", get(list_charges))
-        .route("/v1/refunds", get(list_refunds).post(create_refund))
+        .route("/v1/charges", get(lists::charges))
+        .route("/v1/refunds", get(lists::refunds).post(create_refund))
         .route("/_emulator/books", get(books))
         .with_state(emulator);
     axum::serve(listener, app).await
@@ -195,61 +198,11 @@ impl Emulator {
             books.idempotency.insert((path.to_owned(), key.to_owned()), stored);
         }
     }
-
-    /// Sends `object` as an event of `kind` to the webhook, as the provider does: signed, retried
-    /// until answered 2xx, possibly more than once and after a random wait.
-    fn notify(&self, kind: &str, object: &Value) {
-        let Some(webhook) = self.settings.webhook.clone() else { return };
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-        let event = json!({
-            "id": self.books.lock().unwrap().id("evt"),
-            "object": "event",
-            "type": kind,
-            "created": now,
-            "data": {"object": object},
-        });
-        for _ in 0..=self.settings.duplicate_deliveries {
-            let (emulator, webhook, event) = (self.clone(), webhook.clone(), event.clone());
-            tokio::spawn(async move { emulator.deliver(&webhook, &event).await });
-        }
-    }
-
-    async fn deliver(&self, webhook: &Webhook, event: &Value) {
-        let jitter = self.settings.delivery_jitter.as_millis() as u64;
-        if jitter > 0 {
-            let wait = (uuid::Uuid::new_v4().as_u128() % u128::from(jitter)) as u64;
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-        }
-        let payload = event.to_string();
-        for attempt in 0..8u32 {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-            let request = hyper::Request::post(&webhook.url)
-                .header("content-type", "application/json")
-                .header("stripe-signature", signature_header(&webhook.secret, now, &payload))
-                .body(http_body_util::Full::new(hyper::body::Bytes::from(payload.clone())))
-                .expect("a valid request");
-            if let Ok(response) = self.http.request(request).await
-                && response.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
-        }
-        tracing::warn!(event = %event["id"], "the emulator gave up delivering a webhook");
-    }
 }
 
 /// The `metadata[name]` parameters of a request, by name.
 fn metadata(params: &Params) -> BTreeMap<&str, &String> {
     params.iter().filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?, v))).collect()
-}
-
-/// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.payload">`, the provider's webhook signature.
-pub fn signature_header(secret: &str, timestamp: u64, payload: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(format!("{timestamp}.{payload}").as_bytes());
-    let signature: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={signature}")
 }
 
 const CAPTURING_TOKENS: [&str; 4] = ["tok_visa", "tok_mastercard", "tok_timeout", "tok_refundFails"];
@@ -403,39 +356,6 @@ async fn get_refund(State(emulator): State<Emulator>, headers: HeaderMap, Path(i
         Some(refund) => answer(200, refund.clone()),
         None => error(StatusCode::NOT_FOUND, "invalid_request_error", "No such refund", json!({})),
     }
-}
-
-async fn list_charges(State(emulator): State<Emulator>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
-    if let Some(refused) = emulator.unauthorized(&headers) {
-        return refused;
-    }
-    let objects = emulator.books.lock().unwrap().charges.iter().map(|(id, charge)| charge.object(id)).collect();
-    answer(200, list(objects, &query))
-}
-
-async fn list_refunds(State(emulator): State<Emulator>, headers: HeaderMap, Query(query): Query<Params>) -> Response {
-    if let Some(refused) = emulator.unauthorized(&headers) {
-        return refused;
-    }
-    let objects = emulator.books.lock().unwrap().refunds.values().cloned().collect();
-    answer(200, list(objects, &query))
-}
-
-/// A list page as the provider pages: newest first (ids carry a serial number, so they sort in
-/// creation order), filtered by `created[gte]` and `created[lt]`, `limit` (10 unless asked, at
-/// most 100) after `starting_after`.
-fn list(mut objects: Vec<Value>, query: &Params) -> Value {
-    let bound = |name: &str| query.get(name).and_then(|v| v.parse::<i64>().ok());
-    let (gte, lt) = (bound("created[gte]").unwrap_or(i64::MIN), bound("created[lt]").unwrap_or(i64::MAX));
-    objects.retain(|o| o["created"].as_i64().is_some_and(|c| (gte..lt).contains(&c)));
-    objects.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
-    if let Some(after) = query.get("starting_after") {
-        objects.retain(|o| o["id"].as_str().is_some_and(|id| id < after.as_str()));
-    }
-    let limit = bound("limit").unwrap_or(10).clamp(1, 100) as usize;
-    let has_more = objects.len() > limit;
-    objects.truncate(limit);
-    json!({"object": "list", "data": objects, "has_more": has_more})
 }
 
 /// `{"captures": n, "payments": {"<payment id>": {"captured": amount, "refunded": succeeded}}}`.
