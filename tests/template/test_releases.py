@@ -4,32 +4,16 @@ its alias; API functions and the queue consumer shift traffic by the DeploymentS
 with the pre-traffic check and rollback alarms that watch the new version; schedules go at once."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
 
-ROOT = Path(__file__).resolve().parents[2]
+from sam import expand
+
 API = ["OrdersCreate", "OrdersGet", "OrdersList", "OrdersUpdate", "OrdersCancel", "PaymentsCreate", "PaymentsGet",
        "PaymentsRefund", "PaymentWebhook"]
 SHIFTED = API + ["OrderProcessor"]
 SCHEDULED = ["PaymentReconciler", "OutboxRelay", "DailyReport"]
 HOOK = "ReleaseCheckFunction"
-
-
-class NoManagedPolicies:
-    def load(self):
-        return {}
-
-
-def expand(**parameters):
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    source = yaml_parse((ROOT / "template.yaml").read_text())
-    source["Globals"]["Function"]["CodeUri"] = "s3://artifacts/code.zip"  # as `sam package` leaves it
-    params = {"JwtIssuer": "https://issuer.example.com/", "JwtAudience": "platform", **parameters}
-    return source, transform(source, params, NoManagedPolicies())["Resources"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,209 @@
+// Every function of the stack, one entry each, as template.yaml's Resources list them: what runs
+// it (a route, the queue, a schedule), how a release reaches it, and what it may do. The policies
+// are the same statements as the template's, so tests/cdk can compare them action for action.
+import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+
+export interface Route {
+  method: HttpMethod;
+  path: string;
+  /** No JWT authorizer: the payment provider signs its webhooks instead. */
+  unauthenticated?: boolean;
+}
+
+/**
+ * How a new version reaches traffic: `shifted` by the DeploymentStrategy parameter, with the
+ * pre-traffic check and the rollback alarms; `atOnce` (schedules: a canary would see a handful of
+ * runs, no signal); `none` (the release check itself).
+ */
+export type Release = "shifted" | "atOnce" | "none";
+
+export interface FunctionSpec {
+  /** The logical id's stem, as in template.yaml (`OrdersCreate` is `OrdersCreateFunction`). */
+  name: string;
+  /** The cargo binary, as in the template's `BuildProperties.Binary`. */
+  binary: string;
+  memorySize?: number;
+  timeoutSeconds?: number;
+  route?: Route;
+  /** The order queue's consumer. */
+  consumesQueue?: boolean;
+  /** An EventBridge schedule expression. */
+  schedule?: { name: string; expression: string };
+  release: Release;
+  environment?: Record<string, string>;
+  statements: iam.PolicyStatement[];
+  /** May send to the order queue (SAM's SQSSendMessagePolicy). */
+  sendsToQueue?: boolean;
+}
+
+export interface Shared {
+  table: dynamodb.Table;
+  queue: sqs.Queue;
+  bucket: s3.Bucket;
+  cursorSecret: secretsmanager.Secret;
+  providerKeySecret: secretsmanager.Secret;
+  webhookSecret: secretsmanager.Secret;
+  providerUrl: string;
+  deniedSkus: string;
+  maxOrderTotal: string;
+}
+
+export function functionSpecs(s: Shared): FunctionSpec[] {
+  const items = (actions: string[], leadingKeys: string[]) =>
+    new iam.PolicyStatement({
+      actions: actions.map((a) => `dynamodb:${a}`),
+      resources: [s.table.tableArn],
+      conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": leadingKeys } },
+    });
+  const index = (name: string) =>
+    new iam.PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${s.table.tableArn}/index/${name}`] });
+  const readSecret = (secret: secretsmanager.Secret) =>
+    new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] });
+  const provider = {
+    PAYMENT_PROVIDER_URL: s.providerUrl,
+    PAYMENT_PROVIDER_KEY_SECRET: s.providerKeySecret.secretArn,
+  };
+  const rules = { DENIED_SKUS: s.deniedSkus, MAX_ORDER_TOTAL: s.maxOrderTotal };
+  const money = ["ORDER#*", "PAYMENT#*", "LEDGER#*"];
+
+  return [
+    {
+      name: "OrdersCreate",
+      binary: "orders-create",
+      route: { method: HttpMethod.POST, path: "/orders" },
+      release: "shifted",
+      statements: [items(["PutItem", "UpdateItem", "DeleteItem"], ["ORDER#*", "IDEMPOTENCY#*"])],
+      sendsToQueue: true,
+    },
+    {
+      name: "OrdersGet",
+      binary: "orders-get",
+      route: { method: HttpMethod.GET, path: "/orders/{id}" },
+      release: "shifted",
+      statements: [items(["GetItem"], ["ORDER#*"])],
+    },
+    {
+      name: "OrdersList",
+      binary: "orders-list",
+      route: { method: HttpMethod.GET, path: "/orders" },
+      release: "shifted",
+      environment: { CURSOR_SECRET_ARN: s.cursorSecret.secretArn },
+      statements: [index("gsi1"), readSecret(s.cursorSecret)],
+    },
+    {
+      name: "OrdersUpdate",
+      binary: "orders-update",
+      route: { method: HttpMethod.PUT, path: "/orders/{id}" },
+      release: "shifted",
+      statements: [items(["UpdateItem"], ["ORDER#*"])],
+      sendsToQueue: true,
+    },
+    {
+      name: "OrdersCancel",
+      binary: "orders-cancel",
+      route: { method: HttpMethod.DELETE, path: "/orders/{id}" },
+      release: "shifted",
+      statements: [items(["UpdateItem"], ["ORDER#*"])],
+      sendsToQueue: true,
+    },
+    {
+      name: "PaymentsCreate",
+      binary: "payments-create",
+      route: { method: HttpMethod.POST, path: "/payments" },
+      release: "shifted",
+      environment: provider,
+      statements: [
+        items(["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"], [...money, "IDEMPOTENCY#*"]),
+        readSecret(s.providerKeySecret),
+      ],
+      sendsToQueue: true,
+    },
+    {
+      name: "PaymentsGet",
+      binary: "payments-get",
+      route: { method: HttpMethod.GET, path: "/payments/{id}" },
+      release: "shifted",
+      statements: [items(["Query"], ["PAYMENT#*"])],
+    },
+    {
+      name: "PaymentsRefund",
+      binary: "payments-refund",
+      route: { method: HttpMethod.POST, path: "/payments/{id}/refund" },
+      release: "shifted",
+      environment: provider,
+      statements: [
+        items(["Query", "PutItem", "UpdateItem", "DeleteItem"], [...money, "IDEMPOTENCY#*"]),
+        readSecret(s.providerKeySecret),
+      ],
+      sendsToQueue: true,
+    },
+    {
+      name: "PaymentWebhook",
+      binary: "payment-webhook",
+      route: { method: HttpMethod.POST, path: "/webhooks/payment-provider", unauthenticated: true },
+      release: "shifted",
+      environment: { ...provider, PAYMENT_WEBHOOK_SECRET: s.webhookSecret.secretArn },
+      statements: [
+        items(["Query", "PutItem", "UpdateItem"], money),
+        readSecret(s.providerKeySecret),
+        readSecret(s.webhookSecret),
+      ],
+      sendsToQueue: true,
+    },
+    {
+      name: "PaymentReconciler",
+      binary: "payment-reconciler",
+      timeoutSeconds: 60,
+      schedule: { name: "EveryMinute", expression: "rate(1 minute)" },
+      release: "atOnce",
+      environment: provider,
+      statements: [index("gsi3"), items(["Query", "PutItem", "UpdateItem"], money), readSecret(s.providerKeySecret)],
+      sendsToQueue: true,
+    },
+    {
+      name: "OrderProcessor",
+      binary: "order-processor",
+      timeoutSeconds: 30,
+      memorySize: 512,
+      consumesQueue: true,
+      release: "shifted",
+      environment: rules,
+      statements: [items(["GetItem", "UpdateItem"], ["ORDER#*"])],
+    },
+    {
+      name: "OutboxRelay",
+      binary: "outbox-relay",
+      timeoutSeconds: 60,
+      schedule: { name: "EveryMinute", expression: "rate(1 minute)" },
+      release: "atOnce",
+      environment: rules,
+      statements: [index("gsi3"), index("gsi4"), items(["GetItem", "UpdateItem"], ["ORDER#*"])],
+      sendsToQueue: true,
+    },
+    {
+      // "Shortly after midnight UTC", as the contract asks.
+      name: "DailyReport",
+      binary: "daily-report",
+      timeoutSeconds: 300,
+      memorySize: 1024,
+      schedule: { name: "Nightly", expression: "cron(5 0 * * ? *)" },
+      release: "atOnce",
+      environment: { EXPORTS_BUCKET: s.bucket.bucketName, ...provider },
+      statements: [
+        index("gsi2"),
+        // The ledger's day partitions, on the table itself.
+        items(["Query"], ["LEDGER#*"]),
+        new iam.PolicyStatement({
+          actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+          resources: [s.bucket.arnForObjects("reports/*")],
+        }),
+        readSecret(s.providerKeySecret),
+      ],
+    },
+  ];
+}

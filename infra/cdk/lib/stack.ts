@@ -1,0 +1,554 @@
+// The stack of template.yaml, resource for resource, in CDK. Construct ids are the template's
+// logical ids, so a resource is easy to find in both and tests/cdk can pair them up.
+import {
+  Aws,
+  CfnCondition,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  StackProps,
+  Token,
+} from "aws-cdk-lib";
+import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as codedeploy from "aws-cdk-lib/aws-codedeploy";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { RustFunction } from "cargo-lambda-cdk";
+import { Construct } from "constructs";
+import * as path from "path";
+import { FunctionSpec, functionSpecs } from "./functions";
+
+/** The workspace's manifest: cargo-lambda builds each function's binary from it. */
+const MANIFEST = path.join(__dirname, "..", "..", "..", "..", "Cargo.toml");
+
+export class PlatformStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const p = this.parameters();
+
+    // Data: one table for every entity (docs/data-model.md), the order queue, the exports bucket.
+    const table = new dynamodb.Table(this, "OrdersTable", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "expiresAt",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (table.node.defaultChild as dynamodb.CfnTable).deletionProtectionEnabled = Token.asAny(p.tableDeletionProtection);
+    const indexes: [string, dynamodb.ProjectionType][] = [
+      ["gsi1", dynamodb.ProjectionType.ALL],
+      ["gsi2", dynamodb.ProjectionType.ALL],
+      ["gsi3", dynamodb.ProjectionType.KEYS_ONLY],
+      ["gsi4", dynamodb.ProjectionType.KEYS_ONLY],
+    ];
+    for (const [indexName, projectionType] of indexes) {
+      table.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: `${indexName}pk`, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: `${indexName}sk`, type: dynamodb.AttributeType.STRING },
+        projectionType,
+      });
+    }
+
+    const deadLetters = new sqs.Queue(this, "OrderDeadLetterQueue", {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    const queue = new sqs.Queue(this, "OrderQueue", {
+      visibilityTimeout: Duration.seconds(180),
+      retentionPeriod: Duration.days(4),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: 5 },
+    });
+
+    const bucket = new s3.Bucket(this, "ExportsBucket", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      // As the SST stack's `cors: true`: any origin may read exports it is given a URL for.
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+          allowedOrigins: ["*"],
+          allowedHeaders: ["*"],
+          maxAge: 3000,
+        },
+      ],
+      lifecycleRules: [
+        {
+          id: "expire-old-exports",
+          prefix: "reports/",
+          transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
+          expiration: Duration.days(400),
+        },
+        { id: "abort-stale-multipart-uploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Secrets: the list cursor's HMAC key; the provider's API key and webhook signing key, created
+    // with random placeholders to be replaced after the first deploy (docs/payments.md).
+    const secret = (id: string, description: string, passwordLength: number) =>
+      new secretsmanager.Secret(this, id, {
+        description,
+        generateSecretString: { passwordLength, excludePunctuation: true },
+      });
+    const cursorSecret = secret("CursorSecret", "HMAC key for the orders list cursor", 48);
+    const providerKeySecret = secret(
+      "PaymentProviderKeySecret",
+      "Secret API key of the payment provider (replace the placeholder)",
+      32,
+    );
+    const webhookSecret = secret(
+      "PaymentWebhookSecret",
+      "Signing secret of the payment provider's webhook endpoint (replace the placeholder)",
+      32,
+    );
+
+    const api = this.httpApi(p.jwtIssuer, p.jwtAudience);
+
+    // Functions, each invoked through its alias `live`.
+    const specs = functionSpecs({
+      table,
+      queue,
+      bucket,
+      cursorSecret,
+      providerKeySecret,
+      webhookSecret,
+      providerUrl: p.paymentProviderUrl,
+      deniedSkus: p.deniedSkus,
+      maxOrderTotal: p.maxOrderTotal,
+    });
+    const common = { ORDERS_TABLE: table.tableName, ORDER_QUEUE_URL: queue.queueUrl };
+    const deployed = new Map<string, { fn: lambda.Function; alias: lambda.Alias; spec: FunctionSpec }>();
+    for (const spec of specs) {
+      const fn = this.rustFunction(spec, p.logLevel, { ...common, ...spec.environment });
+      for (const statement of spec.statements) fn.addToRolePolicy(statement);
+      if (spec.sendsToQueue) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sqs:SendMessage*"], resources: [queue.queueArn] }));
+      }
+      const alias = fn.addAlias("live");
+      deployed.set(spec.name, { fn, alias, spec });
+
+      if (spec.route) {
+        api.addRoutes({
+          path: spec.route.path,
+          methods: [spec.route.method],
+          integration: new HttpLambdaIntegration(`${spec.name}Integration`, alias),
+          ...(spec.route.unauthenticated ? { authorizer: new apigw.HttpNoneAuthorizer() } : {}),
+        });
+      }
+      if (spec.consumesQueue) {
+        alias.addEventSource(
+          new SqsEventSource(queue, {
+            batchSize: 10,
+            maxBatchingWindow: Duration.seconds(1),
+            reportBatchItemFailures: true,
+            // At most this many concurrent processors, so a burst on the queue cannot take the
+            // account's concurrency from the API.
+            maxConcurrency: 10,
+          }),
+        );
+      }
+      if (spec.schedule) {
+        const failed = new sqs.Queue(this, `${spec.name}Function${spec.schedule.name}Queue`);
+        new events.Rule(this, `${spec.name}Function${spec.schedule.name}`, {
+          schedule: events.Schedule.expression(spec.schedule.expression),
+          targets: [new targets.LambdaFunction(alias, { retryAttempts: 2, deadLetterQueue: failed })],
+        });
+      }
+    }
+
+    // Releases: CodeDeploy shifts each alias. The release check probes every API function's new
+    // version before any traffic moves; its name's prefix is what CodeDeploy may invoke.
+    const releaseCheck = this.releaseCheck(p.logLevel, common, deployed);
+    const application = new codedeploy.LambdaApplication(this, "ServerlessDeploymentApplication");
+    // One service role for every deployment group, as SAM has. Each group with the hook lets the
+    // hook report to that group (CDK grants it), where template.yaml grants it every group at once.
+    const codeDeployRole = new iam.Role(this, "CodeDeployServiceRole", {
+      assumedBy: new iam.ServicePrincipal("codedeploy.amazonaws.com"),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSCodeDeployRoleForLambdaLimited")],
+    });
+
+    // Alarms, and where they go.
+    const topic = this.alarmTopic(p.alarmEmail);
+    const notify = (alarm: cloudwatch.Alarm, ok = false) => {
+      alarm.addAlarmAction(new SnsAction(topic));
+      if (ok) alarm.addOkAction(new SnsAction(topic));
+      return alarm;
+    };
+    const fnOf = (name: string) => deployed.get(name)!.fn;
+
+    const api5xx = notify(
+      this.alarm("Api5xxAlarm", "The API answers 5xx; during a release CodeDeploy rolls the release back.", {
+        metric: new cloudwatch.Metric({
+          namespace: "AWS/ApiGateway",
+          metricName: "5xx",
+          dimensionsMap: { ApiId: api.apiId, Stage: "$default" },
+          statistic: "Sum",
+          period: Duration.minutes(1),
+        }),
+      }),
+    );
+    const strategy = codedeploy.LambdaDeploymentConfig.fromLambdaDeploymentConfigName(
+      this,
+      "DeploymentStrategyConfig",
+      Fn.sub("CodeDeployDefault.Lambda${DeploymentStrategy}"),
+    );
+    for (const { fn, alias, spec } of deployed.values()) {
+      const id = `${spec.name}Function`;
+      if (spec.release === "shifted") {
+        const newVersion = notify(this.newVersionAlarm(spec.name, fn));
+        new codedeploy.LambdaDeploymentGroup(this, `${id}DeploymentGroup`, {
+          application,
+          alias,
+          role: codeDeployRole,
+          deploymentConfig: strategy,
+          alarms: spec.route ? [newVersion, api5xx] : [newVersion],
+          preHook: spec.route ? releaseCheck : undefined,
+          autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+        });
+      } else {
+        new codedeploy.LambdaDeploymentGroup(this, `${id}DeploymentGroup`, {
+          application,
+          alias,
+          role: codeDeployRole,
+          deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+          autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: false },
+        });
+      }
+    }
+
+    const sum = (namespace: string, metricName: string, dimensionsMap: Record<string, string>, minutes: number) =>
+      new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic: "Sum", period: Duration.minutes(minutes) });
+    const maximum = (namespace: string, metricName: string, dimensionsMap: Record<string, string>, minutes: number) =>
+      new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic: "Maximum", period: Duration.minutes(minutes) });
+    const errorsOf = (name: string, minutes: number) =>
+      sum("AWS/Lambda", "Errors", { FunctionName: fnOf(name).functionName }, minutes);
+    const business = (metricName: string, name: string, minutes: number) =>
+      maximum("OrdersPlatform", metricName, { FunctionName: fnOf(name).functionName }, minutes);
+
+    notify(
+      this.alarm("DeadLetterAlarm", "Order events are parked in the dead-letter queue; inspect and redrive them.", {
+        metric: maximum("AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: deadLetters.queueName }, 5),
+      }),
+      true,
+    );
+    notify(
+      this.alarm(
+        "Api5xxRateAlarm",
+        "More than 1% of API requests failed with a 5xx over 5 minutes (any 5xx is a bug).",
+        {
+          metric: new cloudwatch.MathExpression({
+            expression: "IF(requests > 0, 100 * errors / requests, 0)",
+            label: "5xx percent",
+            period: Duration.minutes(5),
+            usingMetrics: {
+              errors: sum("AWS/ApiGateway", "5xx", { ApiId: api.apiId }, 5),
+              requests: sum("AWS/ApiGateway", "Count", { ApiId: api.apiId }, 5),
+            },
+          }),
+          threshold: 1,
+        },
+      ),
+      true,
+    );
+    notify(
+      this.alarm(
+        "ProcessorErrorsAlarm",
+        "The order processor failed invocations (not single messages, which retry and park).",
+        { metric: errorsOf("OrderProcessor", 5) },
+      ),
+    );
+    notify(
+      this.alarm(
+        "OutboxRelayErrorsAlarm",
+        "The outbox relay keeps failing; undelivered events wait in order outboxes.",
+        { metric: errorsOf("OutboxRelay", 5), evaluationPeriods: 3 },
+      ),
+    );
+    notify(
+      this.alarm(
+        "RefundsFailedAlarm",
+        "The provider failed a refund; the amount is refundable again. Tell the customer, or refund another way.",
+        {
+          metric: new cloudwatch.MathExpression({
+            expression: "route + webhook + reconciler",
+            label: "refunds failed",
+            period: Duration.minutes(5),
+            usingMetrics: {
+              route: sum("OrdersPlatform", "RefundsFailed", { FunctionName: fnOf("PaymentsRefund").functionName }, 5),
+              webhook: sum("OrdersPlatform", "RefundsFailed", { FunctionName: fnOf("PaymentWebhook").functionName }, 5),
+              reconciler: sum(
+                "OrdersPlatform",
+                "RefundsFailed",
+                { FunctionName: fnOf("PaymentReconciler").functionName },
+                5,
+              ),
+            },
+          }),
+        },
+      ),
+    );
+    notify(
+      this.alarm(
+        "PendingMoneyStuckAlarm",
+        "A payment or refund is still PENDING after every reconciliation attempt; settle it by hand (docs/payments.md).",
+        { metric: business("PendingMoneyStuck", "PaymentReconciler", 5) },
+      ),
+    );
+    notify(
+      this.alarm(
+        "LedgerUnbalancedAlarm",
+        "The daily report found the ledger and the provider's books apart by more than what was pending; see its summary.json (docs/operations.md).",
+        { metric: business("LedgerUnbalanced", "DailyReport", 60) },
+      ),
+    );
+    notify(
+      this.alarm(
+        "PaymentReconcilerErrorsAlarm",
+        "The payment reconciler keeps failing; pending payments and refunds wait (nothing is lost).",
+        { metric: errorsOf("PaymentReconciler", 5), evaluationPeriods: 3 },
+      ),
+    );
+    notify(
+      this.alarm(
+        "PendingOrdersAlarm",
+        "An order has waited more than 5 minutes for a decision and the sweeper could not decide it.",
+        { metric: business("OldestPendingOrderAge", "OutboxRelay", 5), threshold: 300 },
+      ),
+    );
+    notify(
+      this.alarm(
+        "ReportFailureAlarm",
+        'The daily report failed after its retries; rerun it with {"date":"YYYY-MM-DD"}.',
+        { metric: errorsOf("DailyReport", 60) },
+      ),
+    );
+
+    new CfnOutput(this, "ApiEndpoint", { description: "Base URL of the HTTP API", value: api.apiEndpoint });
+    new CfnOutput(this, "OrdersTableName", { value: table.tableName });
+    new CfnOutput(this, "OrderQueueUrl", { value: queue.queueUrl });
+    new CfnOutput(this, "ExportsBucketName", { value: bucket.bucketName });
+    new CfnOutput(this, "AlarmTopicArn", { value: topic.topicArn });
+    new CfnOutput(this, "PaymentWebhookUrl", {
+      description: "Register this endpoint with the payment provider",
+      value: `${api.apiEndpoint}/webhooks/payment-provider`,
+    });
+  }
+
+  /** The template's parameters, with the same names, so both deploy with the same overrides. */
+  private parameters() {
+    const string = (id: string, props: Omit<ConstructorParameters<typeof CfnParameter>[2], "type"> = {}) =>
+      new CfnParameter(this, id, { type: "String", ...props }).valueAsString;
+    return {
+      jwtIssuer: string("JwtIssuer", {
+        description:
+          "Issuer (iss) of the JWTs the HTTP API accepts, e.g. https://cognito-idp.us-east-1.amazonaws.com/<pool-id>",
+      }),
+      jwtAudience: new CfnParameter(this, "JwtAudience", {
+        type: "CommaDelimitedList",
+        description: "Accepted audiences (aud) of those JWTs.",
+      }).valueAsList,
+      tableDeletionProtection: string("TableDeletionProtection", {
+        allowedValues: ["true", "false"],
+        default: "true",
+        description: "Protect the orders table from deletion.",
+      }),
+      deniedSkus: string("DeniedSkus", {
+        default: "",
+        description: "Comma-separated SKUs the order processor rejects.",
+      }),
+      maxOrderTotal: string("MaxOrderTotal", {
+        default: "",
+        allowedPattern: "^[0-9]*$",
+        description: "Largest order total (minor units) accepted without review; empty for no limit.",
+      }),
+      alarmEmail: string("AlarmEmail", {
+        default: "",
+        description: "Where alarms are emailed; empty for none (subscribe to the AlarmTopic output instead).",
+      }),
+      paymentProviderUrl: string("PaymentProviderUrl", {
+        default: "https://api.stripe.com",
+        description: "Base URL of the payment provider's API (Stripe-style).",
+      }),
+      logLevel: string("LogLevel", { allowedValues: ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], default: "INFO" }),
+      deploymentStrategy: string("DeploymentStrategy", {
+        allowedValues: [
+          "Canary10Percent5Minutes",
+          "Canary10Percent10Minutes",
+          "Linear10PercentEvery1Minute",
+          "AllAtOnce",
+        ],
+        default: "Canary10Percent5Minutes",
+        description:
+          "How a release of the API functions and the queue consumer shifts traffic (AllAtOnce for a development stack); the pre-traffic check and the rollback alarms apply to every strategy.",
+      }),
+    };
+  }
+
+  private httpApi(issuer: string, audience: string[]) {
+    const api = new apigw.HttpApi(this, "HttpApi", {
+      createDefaultStage: false,
+      defaultAuthorizer: new HttpJwtAuthorizer("Jwt", issuer, {
+        jwtAudience: audience,
+        identitySource: ["$request.header.Authorization"],
+      }),
+    });
+    const accessLogs = new logs.LogGroup(this, "ApiAccessLogs", {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new apigw.HttpStage(this, "HttpApiApiGatewayDefaultStage", {
+      httpApi: api,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: { burstLimit: 200, rateLimit: 100 },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","routeKey":"$context.routeKey","status":"$context.status","latencyMs":"$context.responseLatency","integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}',
+        ),
+      },
+    });
+    return api;
+  }
+
+  private rustFunction(spec: FunctionSpec, logLevel: string, environment: Record<string, string>) {
+    return new RustFunction(this, `${spec.name}Function`, {
+      manifestPath: MANIFEST,
+      binaryName: spec.binary,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: spec.memorySize ?? 256,
+      timeout: Duration.seconds(spec.timeoutSeconds ?? 10),
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: logLevel as lambda.ApplicationLogLevel,
+      environment,
+    });
+  }
+
+  /** CodeDeploy's pre-traffic hook: template.yaml's ReleaseCheckFunction. */
+  private releaseCheck(
+    logLevel: string,
+    common: Record<string, string>,
+    deployed: Map<string, { fn: lambda.Function; spec: FunctionSpec }>,
+  ) {
+    const probed = [...deployed.values()].filter(({ spec }) => spec.route);
+    const versions: Record<string, string> = {};
+    for (const { fn, spec } of probed) {
+      versions[`${spec.binary.toUpperCase().replace(/-/g, "_")}_VERSION`] = fn.currentVersion.functionArn;
+    }
+    const spec: FunctionSpec = { name: "ReleaseCheck", binary: "release-check", timeoutSeconds: 60, release: "none", statements: [] };
+    const hook = this.rustFunction(spec, logLevel, { ...common, ...versions });
+    (hook.node.defaultChild as lambda.CfnFunction).functionName = `CodeDeployHook_${Aws.STACK_NAME}`;
+    hook.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["lambda:InvokeFunction"],
+        resources: probed.map(({ fn }) => fn.currentVersion.functionArn),
+      }),
+    );
+    hook.addAlias("live");
+    return hook;
+  }
+
+  /**
+   * The topic alarms go to. CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS
+   * key (its policy cannot be changed to let CloudWatch use it), so it has a key of its own.
+   */
+  private alarmTopic(email: string) {
+    const key = new kms.Key(this, "AlarmTopicKey", {
+      description: "Encrypts the alarm topic; CloudWatch alarms may use it to publish",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "CloudWatchPublishes",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+      }),
+    );
+    const topic = new sns.Topic(this, "AlarmTopic", { masterKey: key });
+    const emailAlarms = new CfnCondition(this, "EmailAlarms", {
+      expression: Fn.conditionNot(Fn.conditionEquals(email, "")),
+    });
+    const subscription = new sns.CfnSubscription(this, "AlarmEmailSubscription", {
+      topicArn: topic.topicArn,
+      protocol: "email",
+      endpoint: email,
+    });
+    subscription.cfnOptions.condition = emailAlarms;
+    return topic;
+  }
+
+  /** An alarm on any value above the threshold (0 unless given), missing data being fine. */
+  private alarm(
+    id: string,
+    description: string,
+    props: { metric: cloudwatch.IMetric; threshold?: number; evaluationPeriods?: number },
+  ) {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric: props.metric,
+      threshold: props.threshold ?? 0,
+      evaluationPeriods: props.evaluationPeriods ?? 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Errors of the version being released, or throttles of the alias: CodeDeploy rolls back on it. */
+  private newVersionAlarm(name: string, fn: lambda.Function) {
+    const live = `${fn.functionName}:live`;
+    const minute = (metricName: string, dimensionsMap: Record<string, string>) =>
+      new cloudwatch.Metric({
+        namespace: "AWS/Lambda",
+        metricName,
+        dimensionsMap,
+        statistic: "Sum",
+        period: Duration.minutes(1),
+      });
+    return this.alarm(
+      `${name}NewVersionAlarm`,
+      `The version of ${name} being released fails or is throttled; CodeDeploy rolls the release back.`,
+      {
+        metric: new cloudwatch.MathExpression({
+          expression: "errors + throttles",
+          label: "errors and throttles",
+          period: Duration.minutes(1),
+          usingMetrics: {
+            errors: minute("Errors", {
+              FunctionName: fn.functionName,
+              Resource: live,
+              ExecutedVersion: fn.currentVersion.version,
+            }),
+            throttles: minute("Throttles", { FunctionName: fn.functionName, Resource: live }),
+          },
+        }),
+      },
+    );
+  }
+}

@@ -1,0 +1,106 @@
+"""The CDK app (infra/cdk) and template.yaml define the same stack: the app is synthesized by the
+real `cdk synth` (scripts/cdk-synth, without building the functions), template.yaml is expanded by
+the SAM translator, and the facts a deployment depends on (parity.py) must be equal. The checker
+itself is tested: a memory size, an index, a grant or a route changed in only one of the two fails
+it, naming what differs."""
+
+import copy
+import json
+import subprocess
+
+import pytest
+
+from parity import Template, differences
+from sam import REQUIRED, ROOT, expand, read
+
+# Parameters only one tool has: CDK's check that the account's bootstrap stack is recent enough.
+ONLY_CDK = {"parameter BootstrapVersion"}
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cdk.out")
+    subprocess.run([str(ROOT / "scripts" / "cdk-synth"), str(out)], check=True)
+    return json.loads((out / "OrdersPlatform.template.json").read_text())
+
+
+def values(source, **parameters):
+    defaults = {n: p["Default"] for n, p in source["Parameters"].items() if "Default" in p}
+    return {**defaults, **REQUIRED, **parameters}
+
+
+def sam_facts(source=None, **parameters):
+    source, resources = expand(source, **parameters)
+    template = {"Resources": resources, "Outputs": source["Outputs"], "Parameters": source["Parameters"]}
+    return Template(template, values(source, **parameters), cdk=False).facts()
+
+
+def cdk_facts(synthesized, **parameters):
+    return Template(synthesized, values(read(), **parameters), cdk=True).facts()
+
+
+@pytest.mark.parametrize("parameters", [{}, {"DeploymentStrategy": "AllAtOnce", "MaxOrderTotal": "100000"}])
+def test_the_cdk_app_defines_the_stack_of_template_yaml(synthesized, parameters):
+    assert differences(sam_facts(**parameters), cdk_facts(synthesized, **parameters), only_cdk=ONLY_CDK) == []
+
+
+def test_the_comparison_covers_every_part_of_the_stack(synthesized):
+    kinds = {}
+    for key in cdk_facts(synthesized):
+        kind = key.rsplit(" ", 1)[0] if key.startswith(("route", "stage")) else key.split(" ")[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    # 13 functions and the release check; 9 routes; 3 schedules; every alarm of the template.
+    assert kinds["function"] == kinds["policy"] == kinds["alias"] == 14
+    assert kinds["deployment"] == 13 and kinds["schedule"] == 3 and kinds["event"] == 1
+    assert sum(v for k, v in kinds.items() if k.startswith("route")) == 9
+    assert kinds["alarm"] == 21 and kinds["table"] == 1 and kinds["queue"] == 5 and kinds["secret"] == 3
+
+
+# The checker, on changes made to one side only.
+
+def cdk_resource(template, stem, kind):
+    (name,) = [n for n, r in template["Resources"].items() if n.startswith(stem) and r["Type"] == kind]
+    return template["Resources"][name]
+
+
+def test_a_memory_size_changed_in_the_cdk_app_only_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    cdk_resource(changed, "OrdersGetFunction", "AWS::Lambda::Function")["Properties"]["MemorySize"] = 512
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert found == ['function OrdersGetFunction: MemorySize is "256" in template.yaml, "512" in the CDK app']
+
+
+def test_an_index_changed_in_template_yaml_only_is_named(synthesized):
+    source = read()
+    table = source["Resources"]["OrdersTable"]["Properties"]
+    (gsi3,) = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "gsi3"]
+    gsi3["Projection"] = {"ProjectionType": "ALL"}
+    found = differences(sam_facts(source), cdk_facts(synthesized), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("table OrdersTable: GlobalSecondaryIndexes is"), found
+    assert '"gsi3": {"KeySchema"' in found[0] and '"ProjectionType": "ALL"' in found[0], found
+
+
+def test_a_grant_missing_from_the_cdk_app_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    policy = cdk_resource(changed, "OrdersUpdateFunctionServiceRoleDefaultPolicy", "AWS::IAM::Policy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements[:] = [s for s in statements if not str(s["Action"]).startswith("sqs:SendMessage")]
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("policy of OrdersUpdateFunction: template.yaml alone has"), found
+    assert "sqs:SendMessage*" in found[0]
+
+
+def test_a_route_left_without_its_authorizer_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    route = next(r for r in changed["Resources"].values()
+                 if r["Type"] == "AWS::ApiGatewayV2::Route" and r["Properties"]["RouteKey"] == "DELETE /orders/{id}")
+    route["Properties"]["AuthorizationType"] = "NONE"
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert found == ['route DELETE /orders/{id}: Authorization is "JWT" in template.yaml, "NONE" in the CDK app']
+
+
+def test_a_resource_only_one_side_has_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    del changed["Resources"][next(n for n in changed["Resources"] if n.startswith("LedgerUnbalancedAlarm"))]
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert found == ["alarm LedgerUnbalancedAlarm: only in template.yaml"]
