@@ -65,9 +65,9 @@ def cdk_resource(template, stem, kind):
 
 def test_a_memory_size_changed_in_the_cdk_app_only_is_named(synthesized):
     changed = copy.deepcopy(synthesized)
-    cdk_resource(changed, "OrdersGetFunction", "AWS::Lambda::Function")["Properties"]["MemorySize"] = 512
+    cdk_resource(changed, "OrdersGetFunction", "AWS::Lambda::Function")["Properties"]["MemorySize"] = 2048
     found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
-    assert found == ['function OrdersGetFunction: MemorySize is "256" in template.yaml, "512" in the CDK app']
+    assert found == ['function OrdersGetFunction: MemorySize is "128" in template.yaml, "2048" in the CDK app']
 
 
 def test_an_index_changed_in_template_yaml_only_is_named(synthesized):

@@ -27,6 +27,7 @@ export interface FunctionSpec {
   name: string;
   /** The cargo binary, as in the template's `BuildProperties.Binary`. */
   binary: string;
+  /** MB; sized from measured figures (docs/performance.md, "Memory from figures"), else 256. */
   memorySize?: number;
   timeoutSeconds?: number;
   route?: Route;
@@ -75,6 +76,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "OrdersCreate",
       binary: "orders-create",
+      memorySize: 512,
       route: { method: HttpMethod.POST, path: "/orders" },
       release: "shifted",
       statements: [items(["PutItem", "UpdateItem", "DeleteItem"], ["ORDER#*", "IDEMPOTENCY#*"])],
@@ -83,6 +85,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "OrdersGet",
       binary: "orders-get",
+      memorySize: 128,
       route: { method: HttpMethod.GET, path: "/orders/{id}" },
       release: "shifted",
       statements: [items(["GetItem"], ["ORDER#*"])],
@@ -90,6 +93,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "OrdersList",
       binary: "orders-list",
+      memorySize: 320,
       route: { method: HttpMethod.GET, path: "/orders" },
       release: "shifted",
       environment: { CURSOR_SECRET_ARN: s.cursorSecret.secretArn },
@@ -106,6 +110,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "OrdersCancel",
       binary: "orders-cancel",
+      memorySize: 832,
       route: { method: HttpMethod.DELETE, path: "/orders/{id}" },
       release: "shifted",
       statements: [items(["UpdateItem"], ["ORDER#*"])],
@@ -114,6 +119,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "PaymentsCreate",
       binary: "payments-create",
+      memorySize: 320,
       route: { method: HttpMethod.POST, path: "/payments" },
       release: "shifted",
       environment: provider,
@@ -126,6 +132,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "PaymentsGet",
       binary: "payments-get",
+      memorySize: 128,
       route: { method: HttpMethod.GET, path: "/payments/{id}" },
       release: "shifted",
       statements: [items(["Query"], ["PAYMENT#*"])],
@@ -169,7 +176,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       name: "OrderProcessor",
       binary: "order-processor",
       timeoutSeconds: 30,
-      memorySize: 512,
+      memorySize: 128,
       consumesQueue: true,
       release: "shifted",
       environment: rules,
@@ -178,6 +185,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "OutboxRelay",
       binary: "outbox-relay",
+      memorySize: 128,
       timeoutSeconds: 60,
       schedule: { name: "EveryMinute", expression: "rate(1 minute)" },
       release: "atOnce",
