@@ -76,6 +76,7 @@ impl World {
             env("PAYMENT_PROVIDER_URL", &self.provider_url),
             env("PAYMENT_PROVIDER_API_KEY", PROVIDER_KEY),
         ];
+        // Only those set: an empty AWS_ENDPOINT_URL_DYNAMODB would be an endpoint of its own.
         for key in [
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_DYNAMODB",
@@ -83,7 +84,9 @@ impl World {
             "AWS_SECRET_ACCESS_KEY",
             "AWS_REGION",
         ] {
-            vars.push(env(key, &std::env::var(key).unwrap_or_default()));
+            if let Ok(value) = std::env::var(key) {
+                vars.push(env(key, &value));
+            }
         }
         vars
     }
