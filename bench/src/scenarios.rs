@@ -119,6 +119,7 @@ impl World {
         };
         add("hello", same(json!({"ping": 1})), 1);
         add("get-item", same(json!({"orderId": readable.order_id})), 1);
+        add("send-message", same(json!({})), 1);
         add("orders-create", same(http("POST", "/orders", "/orders", Some(&lines))), 1);
         add("orders-get", same(http("GET", "/orders/{id}", &format!("/orders/{}", readable.order_id), None)), 1);
         add("orders-list", same(http("GET", "/orders", "/orders?customerId=bench-customer&limit=20", None)), 1);
