@@ -76,7 +76,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "OrdersCreate",
       binary: "orders-create",
-      memorySize: 512,
+      memorySize: 640,
       route: { method: HttpMethod.POST, path: "/orders" },
       release: "shifted",
       statements: [items(["PutItem", "UpdateItem", "DeleteItem"], ["ORDER#*", "IDEMPOTENCY#*"])],
@@ -110,7 +110,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "OrdersCancel",
       binary: "orders-cancel",
-      memorySize: 832,
+      memorySize: 576,
       route: { method: HttpMethod.DELETE, path: "/orders/{id}" },
       release: "shifted",
       statements: [items(["UpdateItem"], ["ORDER#*"])],
@@ -119,7 +119,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "PaymentsCreate",
       binary: "payments-create",
-      memorySize: 320,
+      memorySize: 384,
       route: { method: HttpMethod.POST, path: "/payments" },
       release: "shifted",
       environment: provider,
@@ -140,6 +140,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "PaymentsRefund",
       binary: "payments-refund",
+      memorySize: 320,
       route: { method: HttpMethod.POST, path: "/payments/{id}/refund" },
       release: "shifted",
       environment: provider,
