@@ -39,6 +39,13 @@ import { FunctionSpec, functionSpecs } from "./functions";
 /** The workspace's manifest: cargo-lambda builds each function's binary from it. */
 const MANIFEST = path.join(__dirname, "..", "..", "..", "..", "Cargo.toml");
 
+const metric =
+  (statistic: string) =>
+  (namespace: string, metricName: string, dimensionsMap: Record<string, string>, minutes: number) =>
+    new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic, period: Duration.minutes(minutes) });
+const sum = metric("Sum");
+const maximum = metric("Maximum");
+
 export class PlatformStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -202,48 +209,28 @@ export class PlatformStack extends Stack {
 
     const api5xx = notify(
       this.alarm("Api5xxAlarm", "The API answers 5xx; during a release CodeDeploy rolls the release back.", {
-        metric: new cloudwatch.Metric({
-          namespace: "AWS/ApiGateway",
-          metricName: "5xx",
-          dimensionsMap: { ApiId: api.apiId, Stage: "$default" },
-          statistic: "Sum",
-          period: Duration.minutes(1),
-        }),
+        metric: sum("AWS/ApiGateway", "5xx", { ApiId: api.apiId, Stage: "$default" }, 1),
       }),
     );
     const strategy = codedeploy.LambdaDeploymentConfig.fromLambdaDeploymentConfigName(
       this,
       "DeploymentStrategyConfig",
-      Fn.sub("CodeDeployDefault.Lambda${DeploymentStrategy}"),
+      Fn.sub("CodeDeployDefault.Lambda${Strategy}", { Strategy: p.deploymentStrategy }),
     );
     for (const { fn, alias, spec } of deployed.values()) {
-      const id = `${spec.name}Function`;
-      if (spec.release === "shifted") {
-        const newVersion = notify(this.newVersionAlarm(spec.name, fn));
-        new codedeploy.LambdaDeploymentGroup(this, `${id}DeploymentGroup`, {
-          application,
-          alias,
-          role: codeDeployRole,
-          deploymentConfig: strategy,
-          alarms: spec.route ? [newVersion, api5xx] : [newVersion],
-          preHook: spec.route ? releaseCheck : undefined,
-          autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
-        });
-      } else {
-        new codedeploy.LambdaDeploymentGroup(this, `${id}DeploymentGroup`, {
-          application,
-          alias,
-          role: codeDeployRole,
-          deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
-          autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: false },
-        });
-      }
+      const shifted = spec.release === "shifted";
+      const alarms = shifted ? [notify(this.newVersionAlarm(spec.name, fn)), ...(spec.route ? [api5xx] : [])] : [];
+      new codedeploy.LambdaDeploymentGroup(this, `${spec.name}FunctionDeploymentGroup`, {
+        application,
+        alias,
+        role: codeDeployRole,
+        deploymentConfig: shifted ? strategy : codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+        alarms,
+        preHook: shifted && spec.route ? releaseCheck : undefined,
+        autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: alarms.length > 0 },
+      });
     }
 
-    const sum = (namespace: string, metricName: string, dimensionsMap: Record<string, string>, minutes: number) =>
-      new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic: "Sum", period: Duration.minutes(minutes) });
-    const maximum = (namespace: string, metricName: string, dimensionsMap: Record<string, string>, minutes: number) =>
-      new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic: "Maximum", period: Duration.minutes(minutes) });
     const errorsOf = (name: string, minutes: number) =>
       sum("AWS/Lambda", "Errors", { FunctionName: fnOf(name).functionName }, minutes);
     const business = (metricName: string, name: string, minutes: number) =>
@@ -524,13 +511,7 @@ export class PlatformStack extends Stack {
   private newVersionAlarm(name: string, fn: lambda.Function) {
     const live = `${fn.functionName}:live`;
     const minute = (metricName: string, dimensionsMap: Record<string, string>) =>
-      new cloudwatch.Metric({
-        namespace: "AWS/Lambda",
-        metricName,
-        dimensionsMap,
-        statistic: "Sum",
-        period: Duration.minutes(1),
-      });
+      sum("AWS/Lambda", metricName, dimensionsMap, 1);
     return this.alarm(
       `${name}NewVersionAlarm`,
       `The version of ${name} being released fails or is throttled; CodeDeploy rolls the release back.`,
