@@ -220,7 +220,8 @@ impl<P: PaymentProvider> PaymentDeps<P> {
             tracing::error!(?pending, "still PENDING after every reconciliation attempt; needs a person");
             return Ok(None);
         }
-        let Some(stored) = self.payments.get(&pending.payment_id).await? else { return Ok(Some(false)) };
+        let stored = self.payments.get_with_refund(&pending.payment_id, pending.refund_id.as_ref()).await?;
+        let Some(stored) = stored else { return Ok(Some(false)) };
         let settled = match pending.refund_id {
             None => match self.charge(&stored).await? {
                 Charged::Payment(payment) => payment.status != PaymentStatus::Pending,
@@ -253,8 +254,9 @@ impl<P: PaymentProvider> PaymentDeps<P> {
     }
 
     async fn current_refund(&self, payment: &Payment, refund: &Refund) -> Result<Refund> {
-        let stored = self.payments.get(&payment.payment_id).await?.ok_or_else(Error::payment_not_found)?;
+        let stored = self.payments.get_with_refund(&payment.payment_id, Some(&refund.refund_id)).await?;
         stored
+            .ok_or_else(Error::payment_not_found)?
             .payment
             .refunds
             .into_iter()

@@ -37,14 +37,15 @@ async fn receive<P: PaymentProvider>(webhook: &Webhook<P>, req: &Request) -> Res
 
 /// Settles what the event reports, if its payment or refund is still `PENDING`.
 async fn apply<P: PaymentProvider>(deps: &PaymentDeps<P>, event: ProviderEvent) -> Result<()> {
-    let payment_id = match &event {
-        ProviderEvent::PaymentCaptured { payment_id, .. }
-        | ProviderEvent::PaymentFailed { payment_id, .. }
-        | ProviderEvent::Refund { payment_id, .. } => *payment_id,
+    let (payment_id, refund_id) = match &event {
+        ProviderEvent::PaymentCaptured { payment_id, .. } | ProviderEvent::PaymentFailed { payment_id, .. } => {
+            (*payment_id, None)
+        }
+        ProviderEvent::Refund { payment_id, refund_id, .. } => (*payment_id, Some(*refund_id)),
         ProviderEvent::Ignored => return Ok(()),
     };
     // Not ours (another system on the same account): acknowledged, nothing to do.
-    let Some(stored) = deps.payments.get(&payment_id).await? else { return Ok(()) };
+    let Some(stored) = deps.payments.get_with_refund(&payment_id, refund_id.as_ref()).await? else { return Ok(()) };
     match event {
         ProviderEvent::PaymentCaptured { capture, .. } if stored.payment.status == PaymentStatus::Pending => {
             deps.settle(&stored.payment, &PaymentSettlement::Captured(capture)).await?;

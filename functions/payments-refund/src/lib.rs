@@ -30,14 +30,15 @@ async fn refund<P: PaymentProvider>(deps: &PaymentDeps<P>, req: &Request) -> Res
     let requested = body.amount.map(|a| parse_amount("amount", a)).transpose()?;
     let reason = parse_reason(body.reason)?;
 
+    // A keyed request's refund id is its key's, so a retry finds the refund its first run wrote.
+    let keyed = http::idempotency_key(req).map(|key| RefundId::for_key(&caller.customer_id, key));
     let stored = deps
         .payments
-        .get(&id)
+        .get_with_refund(&id, keyed.as_ref())
         .await?
         .filter(|p| caller.can_access(&p.payment.customer_id))
         .ok_or_else(Error::payment_not_found)?;
-    let refund_id =
-        http::idempotency_key(req).map_or_else(RefundId::new, |key| RefundId::for_key(&caller.customer_id, key));
+    let refund_id = keyed.unwrap_or_default(); // a new id
     if let Some(done) = stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) {
         // The same request ran before and got as far as its hold.
         return finish(deps, &stored, done.clone()).await;

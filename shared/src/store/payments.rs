@@ -102,6 +102,23 @@ fn decode_payment(item: Item) -> Result<(Payment, PaymentExtras)> {
     Ok((from_item(item.clone())?, from_item(item)?))
 }
 
+/// A stored payment from its item and the items of its refunds (all, or those asked for).
+fn stored(payment: Item, refund_items: impl IntoIterator<Item = Item>) -> Result<StoredPayment> {
+    let (mut payment, extras) = decode_payment(payment)?;
+    let mut provider_refunds = BTreeMap::new();
+    for item in refund_items {
+        let RefundExtras { provider_refund_id } = from_item(item.clone())?;
+        let refund: Refund = from_item(item)?;
+        if let Some(provider_id) = provider_refund_id {
+            provider_refunds.insert(refund.refund_id, provider_id);
+        }
+        payment.refunds.push(refund);
+    }
+    payment.refunds.sort_by_key(|r| (r.created_at, r.refund_id));
+    let capture = extras.provider_intent.zip(extras.provider_charge).map(|(intent, charge)| Capture { intent, charge });
+    Ok(StoredPayment { payment, source: extras.source, capture, provider_refunds })
+}
+
 impl PaymentStore {
     pub fn new(db: Client, table: impl Into<String>) -> Self {
         Self { db, table: table.into() }
@@ -110,9 +127,7 @@ impl PaymentStore {
     /// A payment with its refunds, oldest first.
     #[tracing::instrument(skip(self))]
     pub async fn get(&self, id: &PaymentId) -> Result<Option<StoredPayment>> {
-        let mut payment = None;
-        let mut refunds = vec![];
-        let mut provider_refunds = BTreeMap::new();
+        let (mut payment, mut refunds) = (None, vec![]);
         let mut items = self
             .db
             .query()
@@ -126,25 +141,34 @@ impl PaymentStore {
             .send();
         while let Some(item) = items.next().await {
             let item = item.context("reading a payment")?;
-            let sk = item.get(SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-            if keys::refund_id_of(&sk).is_some() {
-                let RefundExtras { provider_refund_id } = from_item(item.clone())?;
-                let refund: Refund = from_item(item)?;
-                if let Some(provider_id) = provider_refund_id {
-                    provider_refunds.insert(refund.refund_id, provider_id);
-                }
-                refunds.push(refund);
-            } else {
-                payment = Some(decode_payment(item)?);
-            }
+            let sk = item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+            if keys::refund_id_of(sk).is_some() { refunds.push(item) } else { payment = Some(item) }
         }
-        refunds.sort_by_key(|r| (r.created_at, r.refund_id));
-        Ok(payment.map(|(mut payment, extras)| {
-            payment.refunds = refunds;
-            let capture =
-                extras.provider_intent.zip(extras.provider_charge).map(|(intent, charge)| Capture { intent, charge });
-            StoredPayment { payment, source: extras.source, capture, provider_refunds }
-        }))
+        payment.map(|payment| stored(payment, refunds)).transpose()
+    }
+
+    /// A payment with, of its refunds, only the one `refund` names (if stored): what a refund
+    /// request, a webhook or the reconciler needs, in at most two strongly consistent reads at
+    /// once, however many refunds the payment has ([`Self::get`] reads them all).
+    pub async fn get_with_refund(&self, id: &PaymentId, refund: Option<&RefundId>) -> Result<Option<StoredPayment>> {
+        let read = |key: keys::Key| async move {
+            let output = self
+                .db
+                .get_item()
+                .table_name(&self.table)
+                .key(PK, s(key.pk))
+                .key(SK, s(key.sk))
+                .consistent_read(true)
+                .send()
+                .await
+                .context("reading a payment")?;
+            Ok::<_, Error>(output.item)
+        };
+        let (payment, refund) = match refund {
+            Some(refund) => tokio::try_join!(read(keys::payment(id)), read(keys::refund(id, refund)))?,
+            None => (read(keys::payment(id)).await?, None),
+        };
+        payment.map(|payment| stored(payment, refund)).transpose()
     }
 
     /// Writes a `PENDING` payment and holds its amount on the order, in one transaction that
