@@ -124,9 +124,11 @@ struct Resource {
 }
 
 impl Template {
-    /// The repository's `template.yaml`.
+    /// The repository's `template.yaml`, parsed once per process (each integration test stands
+    /// up its resources from it).
     pub fn bundled() -> Self {
-        Self::parse(TEMPLATE_YAML).expect("template.yaml is checked by the test suite")
+        static PARSED: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+        PARSED.get_or_init(|| Self::parse(TEMPLATE_YAML).expect("template.yaml is checked by the test suite")).clone()
     }
 
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
