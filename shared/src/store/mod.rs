@@ -20,6 +20,7 @@ pub use refunds::{MAX_REFUNDS_PER_PAYMENT, RefundSettlement};
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Serialize, de::DeserializeOwned};
@@ -56,6 +57,21 @@ where
         Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => Ok(false),
         Err(e) => Err(Error::internal(context, e)),
     }
+}
+
+/// The item at `key`, read strongly consistently (what follows acts on it, so it must see every
+/// write acknowledged before).
+pub(crate) async fn read_item(db: &Client, table: &str, key: keys::Key, context: &'static str) -> Result<Option<Item>> {
+    let output = db
+        .get_item()
+        .table_name(table)
+        .key(keys::PK, s(key.pk))
+        .key(keys::SK, s(key.sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .context(context)?;
+    Ok(output.item)
 }
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {

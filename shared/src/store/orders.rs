@@ -250,18 +250,7 @@ impl OrderStore {
 
     /// The stored order item, read consistently.
     pub(super) async fn read(&self, id: &OrderId) -> Result<Option<Item>> {
-        let key = keys::order(id);
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(key.pk))
-            .key(keys::SK, s(key.sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("reading an order")?;
-        Ok(output.item)
+        super::read_item(&self.db, &self.table, keys::order(id), "reading an order").await
     }
 
     /// The one conditional write behind every change of an order: the change's allowed statuses,

@@ -151,19 +151,7 @@ impl PaymentStore {
     /// request, a webhook or the reconciler needs, in at most two strongly consistent reads at
     /// once, however many refunds the payment has ([`Self::get`] reads them all).
     pub async fn get_with_refund(&self, id: &PaymentId, refund: Option<&RefundId>) -> Result<Option<StoredPayment>> {
-        let read = |key: keys::Key| async move {
-            let output = self
-                .db
-                .get_item()
-                .table_name(&self.table)
-                .key(PK, s(key.pk))
-                .key(SK, s(key.sk))
-                .consistent_read(true)
-                .send()
-                .await
-                .context("reading a payment")?;
-            Ok::<_, Error>(output.item)
-        };
+        let read = |key| super::read_item(&self.db, &self.table, key, "reading a payment");
         let (payment, refund) = match refund {
             Some(refund) => tokio::try_join!(read(keys::payment(id)), read(keys::refund(id, refund)))?,
             None => (read(keys::payment(id)).await?, None),
