@@ -1,6 +1,8 @@
 //! Every function of the platform in one process: API Gateway's routing from `template.yaml`,
 //! then the function's own handler, called in-process with the clients built once.
 
+use std::collections::BTreeMap;
+
 use lambda_http::{Body, Response, http::StatusCode};
 use platform::cursor::CursorSigner;
 use platform::domain::OrderRules;
@@ -13,10 +15,18 @@ use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 use crate::api_gateway::{GatewayRequest, match_route};
 use crate::template::Template;
 
-/// The functions' clients, as each function's `main` builds them in AWS.
+/// Every function of the template with its own clients.
 #[derive(Debug, Clone)]
 pub struct App {
     pub template: Template,
+    functions: std::sync::Arc<BTreeMap<String, Clients>>,
+}
+
+/// One function's clients, as its `main` builds them in AWS: from its own SDK configuration, so
+/// that every call it makes is signed as its own role (the local platform's IAM gate judges each
+/// call by the function that made it; see `local/iam`).
+#[derive(Debug, Clone)]
+pub struct Clients {
     pub store: OrderStore,
     pub events: EventPublisher,
     pub idempotency: IdempotencyStore,
@@ -45,9 +55,9 @@ pub struct Names<'a> {
     pub bucket: &'a str,
 }
 
-impl App {
-    /// Every function's clients over one table and queue, as `template.yaml` wires them.
-    pub fn new(sdk: &aws_config::SdkConfig, template: Template, names: Names<'_>, settings: Settings) -> Self {
+impl Clients {
+    /// A function's clients over one table, queue and bucket, as `template.yaml` wires them.
+    pub fn new(sdk: &aws_config::SdkConfig, names: Names<'_>, settings: &Settings) -> Self {
         let Names { table, queue_url, bucket } = names;
         let dynamodb = platform::aws::dynamodb(sdk);
         let store = OrderStore::new(dynamodb.clone(), table);
@@ -58,10 +68,11 @@ impl App {
             payments: PaymentStore::new(dynamodb, table),
             idempotency: idempotency.clone(),
             events: events.clone(),
-            provider: StripeProvider::new(settings.provider),
+            provider: StripeProvider::new(settings.provider.clone()),
         };
-        let webhook = payment_webhook::Webhook { deps: payments.clone(), signing_secret: settings.webhook_secret };
-        let processor = order_processor::Processor { store: store.clone(), rules: settings.rules };
+        let webhook =
+            payment_webhook::Webhook { deps: payments.clone(), signing_secret: settings.webhook_secret.clone() };
+        let processor = order_processor::Processor { store: store.clone(), rules: settings.rules.clone() };
         let report = daily_report::Report {
             orders: store.clone(),
             payments: payments.payments.clone(),
@@ -71,16 +82,41 @@ impl App {
             part_bytes: daily_report::PART_BYTES,
         };
         Self {
-            template,
             store,
             events,
             idempotency,
-            cursors: CursorSigner::new(settings.cursor_secret),
+            cursors: CursorSigner::new(settings.cursor_secret.clone()),
             payments,
             webhook,
             processor,
             report,
         }
+    }
+}
+
+impl App {
+    /// Every function of the template, each with clients built from `sdk_of(binary)`: the same
+    /// configuration for all in a container (its workload's role), one per function locally.
+    pub fn new(
+        sdk_of: impl Fn(&str) -> aws_config::SdkConfig,
+        template: Template,
+        names: Names<'_>,
+        settings: Settings,
+    ) -> Self {
+        let functions = template
+            .functions
+            .iter()
+            .map(|function| (function.binary.clone(), Clients::new(&sdk_of(&function.binary), names, &settings)))
+            .collect();
+        Self { template, functions: std::sync::Arc::new(functions) }
+    }
+
+    /// The clients of the function built as `binary`.
+    ///
+    /// # Panics
+    /// For a binary `template.yaml` does not deploy: a caller's mistake, not an input's.
+    pub fn function(&self, binary: &str) -> &Clients {
+        self.functions.get(binary).unwrap_or_else(|| panic!("template.yaml deploys no function {binary}"))
     }
 
     /// The function, route template and path parameters API Gateway would pick for a request,
@@ -117,16 +153,17 @@ impl App {
 
     /// Runs an HTTP function's handler on a request as `lambda_http` hands it over.
     pub async fn invoke(&self, binary: &str, req: lambda_http::Request) -> Option<Response<Body>> {
+        let f = self.functions.get(binary)?;
         Some(match binary {
-            "orders-create" => orders_create::handle(&self.store, &self.events, &self.idempotency, req).await,
-            "orders-get" => orders_get::handle(&self.store, req).await,
-            "orders-list" => orders_list::handle(&self.store, &self.cursors, req).await,
-            "orders-update" => orders_update::handle(&self.store, &self.events, req).await,
-            "orders-cancel" => orders_cancel::handle(&self.store, &self.events, req).await,
-            "payments-create" => payments_create::handle(&self.payments, req).await,
-            "payments-get" => payments_get::handle(&self.payments.payments, req).await,
-            "payments-refund" => payments_refund::handle(&self.payments, req).await,
-            "payment-webhook" => payment_webhook::handle(&self.webhook, req).await,
+            "orders-create" => orders_create::handle(&f.store, &f.events, &f.idempotency, req).await,
+            "orders-get" => orders_get::handle(&f.store, req).await,
+            "orders-list" => orders_list::handle(&f.store, &f.cursors, req).await,
+            "orders-update" => orders_update::handle(&f.store, &f.events, req).await,
+            "orders-cancel" => orders_cancel::handle(&f.store, &f.events, req).await,
+            "payments-create" => payments_create::handle(&f.payments, req).await,
+            "payments-get" => payments_get::handle(&f.payments.payments, req).await,
+            "payments-refund" => payments_refund::handle(&f.payments, req).await,
+            "payment-webhook" => payment_webhook::handle(&f.webhook, req).await,
             _ => return None,
         })
     }

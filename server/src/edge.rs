@@ -152,7 +152,7 @@ async fn health(edge: &Edge, path: &str) -> Option<lambda_http::Response<Body>> 
 /// Whether the table answers a read (of an order that never exists) in time.
 async fn table_answers(app: &App) -> bool {
     let probe = OrderId::parse("id", "00000000-0000-4000-8000-000000000000").expect("a valid id");
-    matches!(tokio::time::timeout(READY_TIMEOUT, app.store.get(&probe)).await, Ok(Ok(_)))
+    matches!(tokio::time::timeout(READY_TIMEOUT, app.function("orders-get").store.get(&probe)).await, Ok(Ok(_)))
 }
 
 async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
@@ -237,7 +237,12 @@ async fn run_report(app: &App, request: &GatewayRequest) -> lambda_http::Respons
                 return Err(Error::Forbidden("the report needs the orders:admin scope".into()));
             }
             let payload: serde_json::Value = platform::http::json_body(&req)?;
-            let summary = daily_report::handle(&app.report, &payload, platform::domain::Timestamp::now()).await?;
+            let summary = daily_report::handle(
+                &app.function("daily-report").report,
+                &payload,
+                platform::domain::Timestamp::now(),
+            )
+            .await?;
             Ok(platform::http::json(lambda_http::http::StatusCode::OK, &summary))
         }
         .await,

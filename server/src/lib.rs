@@ -13,5 +13,5 @@ pub mod queue;
 pub mod template;
 pub mod worker;
 
-pub use app::{App, Names, Settings};
+pub use app::{App, Clients, Names, Settings};
 pub use template::Template;

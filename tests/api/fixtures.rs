@@ -9,6 +9,11 @@ fn fixture(name: &str) -> lambda_http::Request {
     lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path} is not an API Gateway event: {e}"))
 }
 
+/// The function's handler on its fixture, `events/<binary>.json`, with its own clients.
+async fn call(app: &server::App, binary: &str) -> lambda_http::Response<lambda_http::Body> {
+    app.invoke(binary, fixture(&format!("{binary}.json"))).await.expect("a function of the template")
+}
+
 fn status_and_body(response: lambda_http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     (status, serde_json::from_slice(response.body().as_ref()).unwrap())
@@ -19,32 +24,26 @@ async fn every_fixture_reaches_its_handler_as_the_customer_it_names() {
     let test = spawn_app().await;
     let app = &test.app;
 
-    let (status, created) = status_and_body(
-        orders_create::handle(&app.store, &app.events, &app.idempotency, fixture("orders-create.json")).await,
-    );
+    let (status, created) = status_and_body(call(app, "orders-create").await);
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["customerId"], "alice");
     assert_eq!(created["total"], 2599);
 
-    let (status, listed) =
-        status_and_body(orders_list::handle(&app.store, &app.cursors, fixture("orders-list.json")).await);
+    let (status, listed) = status_and_body(call(app, "orders-list").await);
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["orders"][0]["orderId"], created["orderId"]);
 
     // The fixtures name an order that does not exist here: found, parsed, and authorized, then 404.
     for response in [
-        orders_get::handle(&app.store, fixture("orders-get.json")).await,
-        orders_update::handle(&app.store, &app.events, fixture("orders-update.json")).await,
-        orders_cancel::handle(&app.store, &app.events, fixture("orders-cancel.json")).await,
-        payments_create::handle(&app.payments, fixture("payments-create.json")).await,
+        call(app, "orders-get").await,
+        call(app, "orders-update").await,
+        call(app, "orders-cancel").await,
+        call(app, "payments-create").await,
     ] {
         let (status, body) = status_and_body(response);
         assert_eq!((status, body["error"].as_str()), (404, Some("Order not found")), "{body}");
     }
-    for response in [
-        payments_get::handle(&app.payments.payments, fixture("payments-get.json")).await,
-        payments_refund::handle(&app.payments, fixture("payments-refund.json")).await,
-    ] {
+    for response in [call(app, "payments-get").await, call(app, "payments-refund").await] {
         let (status, body) = status_and_body(response);
         assert_eq!((status, body["error"].as_str()), (404, Some("Payment not found")), "{body}");
     }

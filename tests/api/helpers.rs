@@ -15,7 +15,10 @@ use server::api_gateway::GatewayRequest;
 use server::{App, Settings, Template};
 
 pub struct TestApp {
+    /// Every function, each signing as itself (the IAM gate judges its calls).
     pub app: App,
+    /// Clients of the test's own, for arranging and inspecting state: no function's role.
+    pub harness: server::Clients,
     pub resources: Resources,
     pub sdk: aws_config::SdkConfig,
     /// The test's own payment provider emulator.
@@ -55,10 +58,16 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut EmulatorSettings)) -> Te
     emulator.webhook = Some(Webhook { url: webhook_url, secret: WEBHOOK_SECRET.into() });
     configure(&mut emulator);
     tokio::spawn(local::provider_emulator::serve(provider, emulator));
-    let app = App::new(&sdk, template, resources.names(), settings(&provider_url));
+    let app = App::new(
+        |binary| local::as_function(&sdk, binary, &resources),
+        template,
+        resources.names(),
+        settings(&provider_url),
+    );
+    let harness = server::Clients::new(&sdk, resources.names(), &settings(&provider_url));
     let authorizer = std::sync::Arc::new(server::auth::Authorizer::new("test-jwt-secret"));
     tokio::spawn(server::edge::serve(api, std::sync::Arc::new(app.clone()), authorizer));
-    TestApp { app, resources, sdk, provider_url }
+    TestApp { app, harness, resources, sdk, provider_url }
 }
 
 /// The settings every test's functions run with, calling the provider emulator at `provider_url`.
@@ -172,11 +181,18 @@ impl TestApp {
     /// Feeds the test's queue to the order processor, as Lambda's event source would, until the
     /// queue is empty; returns every batch's response.
     pub async fn process_queue(&self) -> Vec<aws_lambda_events::sqs::SqsBatchResponse> {
+        // Lambda's event source mapping, not the function's code, polls the queue: as the test.
         let sqs = platform::aws::sqs(&self.sdk);
         let mut responses = vec![];
         let receive = server::queue::Receive::default();
-        while let Some(response) =
-            server::queue::poll_once(&sqs, &self.resources.queue_url, &self.app.processor, receive).await.unwrap()
+        while let Some(response) = server::queue::poll_once(
+            &sqs,
+            &self.resources.queue_url,
+            &self.app.function("order-processor").processor,
+            receive,
+        )
+        .await
+        .unwrap()
         {
             responses.push(response);
         }
@@ -261,7 +277,7 @@ impl TestApp {
     /// Runs the payment reconciler as its schedule would, `later_ms` from now.
     pub async fn reconcile(&self, later_ms: i64) -> platform::payments::Reconciled {
         let at = platform::domain::Timestamp::from_millis(platform::domain::Timestamp::now().millis() + later_ms);
-        payment_reconciler::handle(&self.app.payments, at).await.unwrap()
+        payment_reconciler::handle(&self.app.function("payment-reconciler").payments, at).await.unwrap()
     }
 
     /// Makes every idempotency claim's lock expired, as time would after a request died.

@@ -34,8 +34,8 @@ async fn a_past_day_reruns_byte_identical_whatever_happens_after_it() {
     let late_refund = refund(&app, &paid_payment, 500, next).await;
     let late_capture = capture(&app, &unpaid, next).await;
     let lines = Lines::parse("EUR", &[LineItemInput { sku: "NEW".into(), quantity: 1, unit_price: 9 }]).unwrap();
-    app.app.store.update_lines(&admin, &pending.order_id, &lines, None, next).await.unwrap();
-    app.app.store.cancel(&admin, &pending.order_id, next).await.unwrap();
+    app.harness.store.update_lines(&admin, &pending.order_id, &lines, None, next).await.unwrap();
+    app.harness.store.cancel(&admin, &pending.order_id, next).await.unwrap();
     let second = run(&app, "2026-11-25").await;
 
     // Assert: the same bytes; money by the day it moved.

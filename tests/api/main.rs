@@ -1,7 +1,6 @@
 mod helpers;
 
 mod fixtures;
-mod iam;
 mod idempotency;
 mod ledger;
 mod malformed_input;

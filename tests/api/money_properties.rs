@@ -148,7 +148,7 @@ fn random_payments_refunds_retries_and_crashes_leave_the_books_equal_to_the_prov
             // The ledger, written by the same transactions, says the same, and so does the provider.
             let today = platform::domain::Timestamp::now().day();
             let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap();
-            let report = daily_report::run(&app.app.report, day).await.unwrap();
+            let report = daily_report::run(&app.app.function("daily-report").report, day).await.unwrap();
             let usd = |totals: &std::collections::BTreeMap<String, i64>| totals.get("USD").copied().unwrap_or_default();
             assert_eq!((usd(&report.paid), usd(&report.refunded)), (paid, refunded), "{steps:?}");
             assert!(report.pending.captures.is_empty() && report.pending.refunds.is_empty(), "{:?}", report.pending);

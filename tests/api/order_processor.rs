@@ -43,7 +43,7 @@ async fn a_batch_with_two_poison_messages_reports_exactly_those_and_applies_the_
     bodies.insert(7, json!({"type": "ORDER_CREATED", "customerId": "alice"}).to_string());
 
     // Act
-    let response = order_processor::handle(&app.app.processor, batch(&bodies)).await;
+    let response = order_processor::handle(&app.app.function("order-processor").processor, batch(&bodies)).await;
 
     // Assert
     assert_eq!(failed(&response), ["m3", "m7"]);
@@ -58,8 +58,10 @@ async fn the_same_order_created_five_times_at_once_makes_one_transition() {
     let o = app.create_order("alice").await;
     let body = created(&o);
 
-    let responses =
-        join_all((0..5).map(|_| order_processor::handle(&app.app.processor, batch(std::slice::from_ref(&body))))).await;
+    let responses = join_all((0..5).map(|_| {
+        order_processor::handle(&app.app.function("order-processor").processor, batch(std::slice::from_ref(&body)))
+    }))
+    .await;
 
     assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()));
     let stored = order(&app, &o["orderId"]).await;
@@ -72,7 +74,7 @@ async fn an_order_created_event_for_a_cancelled_order_is_acknowledged_and_change
     let o = app.create_order("alice").await;
     let cancelled = app.request("DELETE", &format!("/orders/{}", o["orderId"].as_str().unwrap())).send().await.body;
 
-    let response = order_processor::handle(&app.app.processor, batch(&[created(&o)])).await;
+    let response = order_processor::handle(&app.app.function("order-processor").processor, batch(&[created(&o)])).await;
 
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(order(&app, &o["orderId"]).await, cancelled);
@@ -86,7 +88,11 @@ async fn unknown_event_types_and_other_events_are_acknowledged() {
     let mut cancelled: Value = serde_json::from_str(&created(&o)).unwrap();
     cancelled["type"] = json!("ORDER_CANCELLED");
 
-    let response = order_processor::handle(&app.app.processor, batch(&[shipped, cancelled.to_string()])).await;
+    let response = order_processor::handle(
+        &app.app.function("order-processor").processor,
+        batch(&[shipped, cancelled.to_string()]),
+    )
+    .await;
 
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(order(&app, &o["orderId"]).await["status"], "PENDING");
@@ -96,7 +102,7 @@ async fn unknown_event_types_and_other_events_are_acknowledged() {
 async fn orders_that_break_a_business_rule_are_rejected_with_a_reason() {
     let app = spawn_app().await;
     let processor = order_processor::Processor {
-        store: app.app.store.clone(),
+        store: app.app.function("order-processor").store.clone(),
         rules: platform::domain::OrderRules::new("SKU-2", None),
     };
     let o = app.create_order("alice").await;
@@ -134,8 +140,14 @@ async fn a_message_that_keeps_failing_is_parked_in_the_dead_letter_queue() {
 
     // Act: every delivery fails, and is seen again at once.
     let mut deliveries = 0;
-    while let Some(response) =
-        server::queue::poll_once(&sqs, &app.resources.queue_url, &app.app.processor, receive).await.unwrap()
+    while let Some(response) = server::queue::poll_once(
+        &sqs,
+        &app.resources.queue_url,
+        &app.app.function("order-processor").processor,
+        receive,
+    )
+    .await
+    .unwrap()
     {
         assert_eq!(response.batch_item_failures.len(), 1);
         deliveries += 1;
@@ -156,7 +168,7 @@ async fn the_event_fixture_batch_fails_only_its_malformed_message() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/process-order-events.json");
     let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
 
-    let response = order_processor::handle(&app.app.processor, event).await;
+    let response = order_processor::handle(&app.app.function("order-processor").processor, event).await;
 
     assert_eq!(failed(&response), ["5d0c1f6e-0005-4c4e-9a51-malformed0005"]);
 }
@@ -193,7 +205,11 @@ async fn a_stale_event_of_an_earlier_version_decides_nothing_twice() {
     app.process_queue().await;
     let confirmed = order(&app, &new_order["orderId"]).await;
 
-    let replies = order_processor::handle(&app.app.processor, batch(&[created(&new_order), created(&new_order)])).await;
+    let replies = order_processor::handle(
+        &app.app.function("order-processor").processor,
+        batch(&[created(&new_order), created(&new_order)]),
+    )
+    .await;
 
     assert!(failed(&replies).is_empty());
     assert_eq!(order(&app, &new_order["orderId"]).await, confirmed, "an old ORDER_CREATED changes nothing");
@@ -210,11 +226,19 @@ async fn an_order_whose_created_event_was_dead_lettered_is_decided_by_the_sweepe
     let now = platform::domain::Timestamp::now();
 
     // Act: the sweep too early changes nothing; past the threshold it decides the order.
-    let early = platform::processing::sweep(&app.app.store, &rules, now).await.unwrap();
+    let early = platform::processing::sweep(&app.app.function("outbox-relay").store, &rules, now).await.unwrap();
     let later =
         platform::domain::Timestamp::from_millis(now.millis() + platform::processing::SWEEP_AFTER_MILLIS + 1000);
-    let swept = outbox_relay::run(&app.app.store, &app.app.events, &rules, later).await.unwrap().swept;
-    let again = platform::processing::sweep(&app.app.store, &rules, later).await.unwrap();
+    let swept = outbox_relay::run(
+        &app.app.function("outbox-relay").store,
+        &app.app.function("outbox-relay").events,
+        &rules,
+        later,
+    )
+    .await
+    .unwrap()
+    .swept;
+    let again = platform::processing::sweep(&app.app.function("outbox-relay").store, &rules, later).await.unwrap();
 
     // Assert
     assert_eq!((early.decided, swept.decided, again.decided), (0, 1, 0));

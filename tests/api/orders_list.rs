@@ -133,8 +133,8 @@ async fn a_page_is_filled_across_short_dynamodb_pages_and_only_the_last_has_no_c
         |after| platform::store::PageRequest { customer: customer.clone(), limit: 3, after, query_items: Some(1) };
 
     // Act
-    let first = app.app.store.list(page(None)).await.unwrap();
-    let second = app.app.store.list(page(first.last.clone())).await.unwrap();
+    let first = app.app.function("orders-list").store.list(page(None)).await.unwrap();
+    let second = app.app.function("orders-list").store.list(page(first.last.clone())).await.unwrap();
 
     // Assert
     assert_eq!(first.orders.len(), 3);

@@ -63,7 +63,8 @@ async fn a_version_that_answers_wrongly_fails_the_check_and_is_reported_failed()
     let app: TestApp = spawn_app().await;
     let mut names = app.resources.names();
     names.table = "no-such-table";
-    let broken = server::app::App::new(&app.sdk, app.app.template.clone(), names, settings(&app.provider_url));
+    let broken =
+        server::app::App::new(|_| app.sdk.clone(), app.app.template.clone(), names, settings(&app.provider_url));
     let verdicts = Recorded::default();
 
     let failures = release_check::check(&InProcess(broken.clone())).await;

@@ -48,7 +48,7 @@ pub(crate) async fn seed_as(
     let caller = Caller::from_claims(Some(customer), None).unwrap();
     let input = [LineItemInput { sku: "SKU-1".into(), quantity: 2, unit_price }];
     let order = Order::new(OrderId::new(), caller.customer_id.clone(), Lines::parse(currency, &input).unwrap(), t);
-    let store = &app.app.store;
+    let store = &app.harness.store;
     store.create(&order).await.unwrap();
     let id = order.order_id;
     match status {
@@ -78,7 +78,7 @@ pub(crate) async fn seed_as(
 
 /// A payment of the order's total, begun and captured at `at` (as if the provider answered at once).
 pub(crate) async fn capture(app: &TestApp, order: &Order, at: Timestamp) -> Payment {
-    let payments = &app.app.payments.payments;
+    let payments = &app.harness.payments.payments;
     let caller = Caller::from_claims(Some(order.customer_id.as_str()), None).unwrap();
     let mut payment =
         Payment::pending(PaymentId::new(), (&order.order_id, &order.customer_id), order.total, order.currency, at);
@@ -91,7 +91,7 @@ pub(crate) async fn capture(app: &TestApp, order: &Order, at: Timestamp) -> Paym
 
 /// A refund of `amount`, begun and succeeded at `at`.
 pub(crate) async fn refund(app: &TestApp, payment: &Payment, amount: i64, at: Timestamp) -> Refund {
-    let payments = &app.app.payments.payments;
+    let payments = &app.harness.payments.payments;
     let refund = Refund::pending(RefundId::new(), payment.payment_id, amount, None, at);
     assert!(matches!(payments.begin_refund(payment, &refund).await.unwrap(), Begun::Started));
     let succeeded = RefundSettlement::Succeeded { provider_id: "re_seed".into() };
@@ -100,7 +100,7 @@ pub(crate) async fn refund(app: &TestApp, payment: &Payment, amount: i64, at: Ti
 }
 
 fn report(app: &TestApp, page_size: Option<i32>) -> Report<S3Exports, StripeProvider> {
-    Report { page_size, ..app.app.report.clone() }
+    Report { page_size, ..app.app.function("daily-report").report.clone() }
 }
 
 fn day(text: &str) -> NaiveDate {
@@ -109,7 +109,7 @@ fn day(text: &str) -> NaiveDate {
 
 /// Runs the report for one day, as the schedule would.
 pub(crate) async fn run(app: &TestApp, date: &str) -> daily_report::Summary {
-    daily_report::run(&app.app.report, day(date)).await.unwrap()
+    daily_report::run(&app.app.function("daily-report").report, day(date)).await.unwrap()
 }
 
 pub(crate) async fn object(app: &TestApp, key: &str) -> Option<Vec<u8>> {
@@ -282,7 +282,7 @@ async fn a_failure_in_the_middle_of_the_upload_leaves_no_object_and_no_pending_u
     for i in 0..30 {
         seed(&app, &format!("2026-11-25T08:00:{i:02}.000Z"), "USD", 100, OrderStatus::Pending, "").await;
     }
-    let report = app.app.report.clone();
+    let report = app.app.function("daily-report").report.clone();
     let failing = Report {
         orders: report.orders,
         payments: report.payments,
@@ -312,10 +312,18 @@ async fn the_scheduled_and_backfill_fixtures_report_the_day_they_name() {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };
 
-    let scheduled =
-        daily_report::handle(&app.app.report, &fixture("daily-report-scheduled.json"), Timestamp::now()).await;
-    let backfill =
-        daily_report::handle(&app.app.report, &fixture("daily-report-backfill.json"), Timestamp::now()).await;
+    let scheduled = daily_report::handle(
+        &app.app.function("daily-report").report,
+        &fixture("daily-report-scheduled.json"),
+        Timestamp::now(),
+    )
+    .await;
+    let backfill = daily_report::handle(
+        &app.app.function("daily-report").report,
+        &fixture("daily-report-backfill.json"),
+        Timestamp::now(),
+    )
+    .await;
 
     let Ok(Reported::Day(scheduled)) = scheduled else { panic!("one day: {scheduled:?}") };
     assert_eq!(scheduled.date, "2026-11-25");

@@ -27,7 +27,8 @@ async fn ready_follows_the_table_and_turns_false_when_stopping() {
     let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let table = format!("{prefix}-orders");
     let names = Names { table: &table, ..test.resources.names() };
-    let app = App::new(&test.sdk, Template::bundled(), names, settings(&test.provider_url));
+    // A container's workload: one identity for every function (unjudged here).
+    let app = App::new(|_| test.sdk.clone(), Template::bundled(), names, settings(&test.provider_url));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

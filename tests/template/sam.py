@@ -28,3 +28,13 @@ def expand(source=None, **parameters):
     source = source or read()
     source["Globals"]["Function"]["CodeUri"] = "s3://artifacts/code.zip"  # as `sam package` leaves it
     return source, transform(source, {**REQUIRED, **parameters}, NoManagedPolicies())["Resources"]
+
+
+if __name__ == "__main__":
+    # usage: sam.py OUT.json — the expanded template, for the IAM gate (local/iam) to judge by.
+    import json
+    import sys
+
+    source, resources = expand()
+    with open(sys.argv[1], "w") as out:
+        json.dump({"Parameters": source["Parameters"], "Resources": resources}, out)

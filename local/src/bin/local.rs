@@ -68,7 +68,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         webhook_secret: WEBHOOK_SECRET.into(),
     };
-    let app = App::new(&sdk, template, resources.names(), settings);
+    // Each function signs as itself, so the IAM gate in front of the emulators judges its calls.
+    let as_function = |binary: &str| local::as_function(&sdk, binary, &resources);
+    let app = App::new(as_function, template, resources.names(), settings);
 
     let customer = auth::mint(&secret, "demo-customer", "orders", 24 * 3600);
     let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
@@ -76,12 +78,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Short polls: a developer sees an order decided within a second or two.
     let receive = server::queue::Receive { wait_seconds: 1, ..Default::default() };
+    // Lambda's event source mapping, not the function's code, polls the queue: as the platform.
     let (sqs, queue_url) = (platform::aws::sqs(&sdk), resources.queue_url.clone());
-    tokio::spawn(server::queue::consume(sqs, queue_url, app.processor.clone(), receive));
-    let (store, events, rules) = (app.store.clone(), app.events.clone(), app.processor.rules.clone());
+    tokio::spawn(server::queue::consume(sqs, queue_url, app.function("order-processor").processor.clone(), receive));
+    let relay = app.function("outbox-relay");
+    let (store, events, rules) = (relay.store.clone(), relay.events.clone(), relay.processor.rules.clone());
     tokio::spawn(worker::relay_every(RELAY_PERIOD, store, events, rules));
-    tokio::spawn(worker::reconcile_every(RELAY_PERIOD, app.payments.clone()));
-    tokio::spawn(worker::report_nightly(app.report.clone()));
+    tokio::spawn(worker::reconcile_every(RELAY_PERIOD, app.function("payment-reconciler").payments.clone()));
+    tokio::spawn(worker::report_nightly(app.function("daily-report").report.clone()));
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     tokio::select! {

@@ -62,7 +62,8 @@ async fn app() -> Result<App, Failure> {
         config::var(config::EXPORTS_BUCKET)?,
     );
     let names = Names { table: &table, queue_url: &queue_url, bucket: &bucket };
-    Ok(App::new(&sdk, Template::bundled(), names, settings))
+    // One workload, one role: every function this process runs signs as it.
+    Ok(App::new(|_| sdk.clone(), Template::bundled(), names, settings))
 }
 
 /// The token verifier the environment asks for.
@@ -118,11 +119,17 @@ async fn worker() -> Result<(), Failure> {
     let queue_url = config::var(config::ORDER_QUEUE_URL)?;
     // Long polls of 20 s (SQS's longest): an idle queue costs three requests a minute.
     let receive = server::queue::Receive { wait_seconds: 20, ..Default::default() };
-    let consumer =
-        tokio::spawn(server::queue::consume(platform::aws::sqs(&sdk), queue_url, app.processor.clone(), receive));
-    let (store, events, rules) = (app.store.clone(), app.events.clone(), app.processor.rules.clone());
+    let consumer = tokio::spawn(server::queue::consume(
+        platform::aws::sqs(&sdk),
+        queue_url,
+        app.function("order-processor").processor.clone(),
+        receive,
+    ));
+    let relay = app.function("outbox-relay");
+    let (store, events, rules) = (relay.store.clone(), relay.events.clone(), relay.processor.rules.clone());
     let relay = tokio::spawn(worker::relay_every(worker::SCHEDULE_PERIOD, store, events, rules));
-    let reconciler = tokio::spawn(worker::reconcile_every(worker::SCHEDULE_PERIOD, app.payments.clone()));
+    let payments = app.function("payment-reconciler").payments.clone();
+    let reconciler = tokio::spawn(worker::reconcile_every(worker::SCHEDULE_PERIOD, payments));
     let listener = listener().await?;
     tracing::info!(address = %listener.local_addr()?, "working; health checks served");
     let edge = Edge::health_only(Arc::new(app));
@@ -144,7 +151,7 @@ async fn report(args: &[String]) -> Result<(), Failure> {
         _ => return Err("report takes --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD, or nothing".into()),
     };
     let app = app().await?;
-    let reported = daily_report::handle(&app.report, &payload, Timestamp::now()).await?;
+    let reported = daily_report::handle(&app.function("daily-report").report, &payload, Timestamp::now()).await?;
     println!("{}", serde_json::to_string_pretty(&reported)?);
     Ok(())
 }
