@@ -70,7 +70,11 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     PAYMENT_PROVIDER_KEY_SECRET: s.providerKeySecret.secretArn,
   };
   const rules = { DENIED_SKUS: s.deniedSkus, MAX_ORDER_TOTAL: s.maxOrderTotal };
-  const money = ["ORDER#*", "PAYMENT#*", "LEDGER#*"];
+  // What moving money writes, one statement a key prefix: a payment and its refunds are read and
+  // changed; a ledger entry is written once and never changed or deleted.
+  const money = () => [items(["GetItem", "Query", "PutItem", "UpdateItem"], ["PAYMENT#*"]), items(["PutItem"], ["LEDGER#*"])];
+  // Idempotency claims: the only items any function deletes (a claim released after a failure).
+  const idempotency = () => items(["PutItem", "UpdateItem", "DeleteItem"], ["IDEMPOTENCY#*"]);
 
   return [
     {
@@ -79,7 +83,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       memorySize: 640,
       route: { method: HttpMethod.POST, path: "/orders" },
       release: "shifted",
-      statements: [items(["PutItem", "UpdateItem", "DeleteItem"], ["ORDER#*", "IDEMPOTENCY#*"])],
+      statements: [items(["PutItem", "UpdateItem"], ["ORDER#*"]), idempotency()],
       sendsToQueue: true,
     },
     {
@@ -124,7 +128,9 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       release: "shifted",
       environment: provider,
       statements: [
-        items(["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"], [...money, "IDEMPOTENCY#*"]),
+        items(["GetItem", "UpdateItem"], ["ORDER#*"]),
+        ...money(),
+        idempotency(),
         readSecret(s.providerKeySecret),
       ],
       sendsToQueue: true,
@@ -144,10 +150,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       route: { method: HttpMethod.POST, path: "/payments/{id}/refund" },
       release: "shifted",
       environment: provider,
-      statements: [
-        items(["Query", "PutItem", "UpdateItem", "DeleteItem"], [...money, "IDEMPOTENCY#*"]),
-        readSecret(s.providerKeySecret),
-      ],
+      statements: [items(["UpdateItem"], ["ORDER#*"]), ...money(), idempotency(), readSecret(s.providerKeySecret)],
       sendsToQueue: true,
     },
     {
@@ -157,7 +160,8 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       release: "shifted",
       environment: { ...provider, PAYMENT_WEBHOOK_SECRET: s.webhookSecret.secretArn },
       statements: [
-        items(["Query", "PutItem", "UpdateItem"], money),
+        items(["UpdateItem"], ["ORDER#*"]),
+        ...money(),
         readSecret(s.providerKeySecret),
         readSecret(s.webhookSecret),
       ],
@@ -170,7 +174,12 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       schedule: { name: "EveryMinute", expression: "rate(1 minute)" },
       release: "atOnce",
       environment: provider,
-      statements: [index("gsi3"), items(["Query", "PutItem", "UpdateItem"], money), readSecret(s.providerKeySecret)],
+      statements: [
+        items(["UpdateItem"], ["ORDER#*"]),
+        ...money(),
+        index("gsi3"),
+        readSecret(s.providerKeySecret),
+      ],
       sendsToQueue: true,
     },
     {
