@@ -136,7 +136,8 @@ export class Roles {
 
   ref(target, names) {
     if (target in PSEUDO) return PSEUDO[target]
-    if (target in this.parameters) return REQUIRED[target] ?? String(this.parameters[target].Default)
+    // A parameter named as a resource (infra/kubernetes/iam.yaml's OrdersTable) is that resource's name.
+    if (target in this.parameters) return names[target] ?? REQUIRED[target] ?? String(this.parameters[target].Default)
     const resource = this.resourceOf(target)
     const name = this.physical(target, names)
     switch (resource.Type) {

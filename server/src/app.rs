@@ -32,7 +32,7 @@ pub struct Clients {
     pub idempotency: IdempotencyStore,
     pub cursors: CursorSigner,
     pub payments: PaymentDeps<StripeProvider>,
-    pub webhook: payment_webhook::Webhook<StripeProvider>,
+    pub webhook: payment_webhook::Webhook,
     pub processor: order_processor::Processor,
     pub report: daily_report::Report<S3Exports, StripeProvider>,
 }
@@ -70,8 +70,10 @@ impl Clients {
             events: events.clone(),
             provider: StripeProvider::new(settings.provider.clone()),
         };
-        let webhook =
-            payment_webhook::Webhook { deps: payments.clone(), signing_secret: settings.webhook_secret.clone() };
+        let webhook = payment_webhook::Webhook {
+            deps: payments.without_provider(),
+            signing_secret: settings.webhook_secret.clone(),
+        };
         let processor = order_processor::Processor { store: store.clone(), rules: settings.rules.clone() };
         let report = daily_report::Report {
             orders: store.clone(),

@@ -142,11 +142,14 @@ pub fn payment_index_keys(payment: &Payment) -> [(&'static str, String); 2] {
     ]
 }
 
+/// The partition prefix of idempotency records.
+pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+
 /// The idempotency record of one caller's key. The key is client text, so it is hashed: it
 /// can neither collide with another caller's nor reach outside its own item.
 pub fn idempotency(customer: &CustomerId, idempotency_key: &str) -> Key {
     let hex = digest(&[customer.as_str().as_bytes(), idempotency_key.as_bytes()]);
-    Key { pk: format!("IDEMPOTENCY#{hex}"), sk: METADATA.into() }
+    Key { pk: format!("{IDEMPOTENCY_PREFIX}{hex}"), sk: METADATA.into() }
 }
 
 /// SHA-256 of `parts` separated by NUL bytes, as lowercase hex.

@@ -46,6 +46,104 @@ impl<P> PaymentDeps<P> {
     }
 }
 
+/// The webhook's provider: none. It records what the provider said and never asks it anything,
+/// so it holds no key to the provider's API (and its role may not read that secret).
+#[derive(Debug, Clone, Copy)]
+pub struct NoProvider;
+
+/// Settling: recording an outcome the provider gave, which needs the stores and queue alone.
+impl<P> PaymentDeps<P> {
+    /// The same stores and queue without the provider: all that settling needs.
+    pub fn without_provider(&self) -> PaymentDeps<NoProvider> {
+        PaymentDeps {
+            orders: self.orders.clone(),
+            payments: self.payments.clone(),
+            idempotency: self.idempotency.clone(),
+            events: self.events.clone(),
+            provider: NoProvider,
+        }
+    }
+
+    /// Settles a `PENDING` payment and delivers its event; returns the payment as it now stands.
+    /// When another path settled it first, or the write's own outcome is unknown (a timeout after
+    /// DynamoDB may have applied it), the payment is read again: never guessed.
+    pub async fn settle(&self, payment: &Payment, settlement: &PaymentSettlement) -> Result<Payment> {
+        let now = Timestamp::now();
+        match self.payments.settle(payment, settlement, now).await {
+            Ok(Some(entry)) => {
+                let (name, status) = match settlement {
+                    PaymentSettlement::Captured(_) => ("PaymentsCaptured", PaymentStatus::Captured),
+                    PaymentSettlement::Failed(_) => ("PaymentsFailed", PaymentStatus::Failed),
+                };
+                let ids = [("orderId", payment.order_id.to_string()), ("paymentId", payment.payment_id.to_string())];
+                metrics::emit(&[Metric::count(name, 1)], None, &ids);
+                metrics::emit(&[Metric::minor_units("PaymentAmount", payment.amount)], Some(payment.currency), &ids);
+                self.deliver(payment, entry).await;
+                let failure_reason = match settlement {
+                    PaymentSettlement::Failed(reason) => Some(reason.clone()),
+                    PaymentSettlement::Captured(_) => None,
+                };
+                Ok(Payment { status, failure_reason, updated_at: now, ..payment.clone() })
+            }
+            Ok(None) => self.current(payment).await,
+            Err(err) => {
+                tracing::warn!(payment_id = %payment.payment_id, error = ?err, "settling a payment failed; reading it");
+                self.current(payment).await
+            }
+        }
+    }
+
+    /// Settles a `PENDING` refund and delivers its event; returns the refund as it now stands.
+    pub async fn settle_refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        settlement: &RefundSettlement,
+    ) -> Result<Refund> {
+        let now = Timestamp::now();
+        match self.payments.settle_refund(payment, refund, settlement, now).await {
+            Ok(Some(entry)) => {
+                let (name, status, failure_reason) = match settlement {
+                    RefundSettlement::Succeeded { .. } => ("RefundsIssued", RefundStatus::Succeeded, None),
+                    RefundSettlement::Failed { reason, .. } => {
+                        ("RefundsFailed", RefundStatus::Failed, Some(reason.clone()))
+                    }
+                };
+                let ids = [("paymentId", payment.payment_id.to_string()), ("refundId", refund.refund_id.to_string())];
+                metrics::emit(&[Metric::count(name, 1)], None, &ids);
+                metrics::emit(&[Metric::minor_units("RefundAmount", refund.amount)], Some(payment.currency), &ids);
+                self.deliver(payment, entry).await;
+                Ok(Refund { status, failure_reason, updated_at: now, ..refund.clone() })
+            }
+            Ok(None) => self.current_refund(payment, refund).await,
+            Err(err) => {
+                tracing::warn!(refund_id = %refund.refund_id, error = ?err, "settling a refund failed; reading it");
+                self.current_refund(payment, refund).await
+            }
+        }
+    }
+
+    async fn deliver(&self, payment: &Payment, entry: OutboxEntry) {
+        outbox::deliver(&self.orders, &self.events, (payment.order_id, &payment.customer_id), &[entry]).await;
+    }
+
+    async fn current(&self, payment: &Payment) -> Result<Payment> {
+        let stored = self.payments.get(&payment.payment_id).await?;
+        stored.map(|s| s.payment).ok_or_else(Error::payment_not_found)
+    }
+
+    async fn current_refund(&self, payment: &Payment, refund: &Refund) -> Result<Refund> {
+        let stored = self.payments.get_with_refund(&payment.payment_id, Some(&refund.refund_id)).await?;
+        stored
+            .ok_or_else(Error::payment_not_found)?
+            .payment
+            .refunds
+            .into_iter()
+            .find(|r| r.refund_id == refund.refund_id)
+            .ok_or_else(|| Error::internal("reading a refund", "it vanished"))
+    }
+}
+
 /// What a charge came to, for the reply.
 #[derive(Debug)]
 pub enum Charged {
@@ -93,35 +191,6 @@ impl<P: PaymentProvider> PaymentDeps<P> {
         })
     }
 
-    /// Settles a `PENDING` payment and delivers its event; returns the payment as it now stands.
-    /// When another path settled it first, or the write's own outcome is unknown (a timeout after
-    /// DynamoDB may have applied it), the payment is read again: never guessed.
-    pub async fn settle(&self, payment: &Payment, settlement: &PaymentSettlement) -> Result<Payment> {
-        let now = Timestamp::now();
-        match self.payments.settle(payment, settlement, now).await {
-            Ok(Some(entry)) => {
-                let (name, status) = match settlement {
-                    PaymentSettlement::Captured(_) => ("PaymentsCaptured", PaymentStatus::Captured),
-                    PaymentSettlement::Failed(_) => ("PaymentsFailed", PaymentStatus::Failed),
-                };
-                let ids = [("orderId", payment.order_id.to_string()), ("paymentId", payment.payment_id.to_string())];
-                metrics::emit(&[Metric::count(name, 1)], None, &ids);
-                metrics::emit(&[Metric::minor_units("PaymentAmount", payment.amount)], Some(payment.currency), &ids);
-                self.deliver(payment, entry).await;
-                let failure_reason = match settlement {
-                    PaymentSettlement::Failed(reason) => Some(reason.clone()),
-                    PaymentSettlement::Captured(_) => None,
-                };
-                Ok(Payment { status, failure_reason, updated_at: now, ..payment.clone() })
-            }
-            Ok(None) => self.current(payment).await,
-            Err(err) => {
-                tracing::warn!(payment_id = %payment.payment_id, error = ?err, "settling a payment failed; reading it");
-                self.current(payment).await
-            }
-        }
-    }
-
     /// Asks the provider to refund (again: keyed by the refund id) and settles its answer; returns
     /// the refund as it now stands.
     pub async fn refund(&self, stored: &StoredPayment, refund: &Refund) -> Result<Refund> {
@@ -162,36 +231,6 @@ impl<P: PaymentProvider> PaymentDeps<P> {
             }
         };
         self.settle_refund(payment, refund, &settlement).await
-    }
-
-    /// Settles a `PENDING` refund and delivers its event; returns the refund as it now stands.
-    pub async fn settle_refund(
-        &self,
-        payment: &Payment,
-        refund: &Refund,
-        settlement: &RefundSettlement,
-    ) -> Result<Refund> {
-        let now = Timestamp::now();
-        match self.payments.settle_refund(payment, refund, settlement, now).await {
-            Ok(Some(entry)) => {
-                let (name, status, failure_reason) = match settlement {
-                    RefundSettlement::Succeeded { .. } => ("RefundsIssued", RefundStatus::Succeeded, None),
-                    RefundSettlement::Failed { reason, .. } => {
-                        ("RefundsFailed", RefundStatus::Failed, Some(reason.clone()))
-                    }
-                };
-                let ids = [("paymentId", payment.payment_id.to_string()), ("refundId", refund.refund_id.to_string())];
-                metrics::emit(&[Metric::count(name, 1)], None, &ids);
-                metrics::emit(&[Metric::minor_units("RefundAmount", refund.amount)], Some(payment.currency), &ids);
-                self.deliver(payment, entry).await;
-                Ok(Refund { status, failure_reason, updated_at: now, ..refund.clone() })
-            }
-            Ok(None) => self.current_refund(payment, refund).await,
-            Err(err) => {
-                tracing::warn!(refund_id = %refund.refund_id, error = ?err, "settling a refund failed; reading it");
-                self.current_refund(payment, refund).await
-            }
-        }
     }
 
     /// Settles every payment and refund `PENDING` since before `before` by asking the provider,
@@ -242,25 +281,5 @@ impl<P: PaymentProvider> PaymentDeps<P> {
             }
         };
         Ok(Some(settled))
-    }
-
-    async fn deliver(&self, payment: &Payment, entry: OutboxEntry) {
-        outbox::deliver(&self.orders, &self.events, (payment.order_id, &payment.customer_id), &[entry]).await;
-    }
-
-    async fn current(&self, payment: &Payment) -> Result<Payment> {
-        let stored = self.payments.get(&payment.payment_id).await?;
-        stored.map(|s| s.payment).ok_or_else(Error::payment_not_found)
-    }
-
-    async fn current_refund(&self, payment: &Payment, refund: &Refund) -> Result<Refund> {
-        let stored = self.payments.get_with_refund(&payment.payment_id, Some(&refund.refund_id)).await?;
-        stored
-            .ok_or_else(Error::payment_not_found)?
-            .payment
-            .refunds
-            .into_iter()
-            .find(|r| r.refund_id == refund.refund_id)
-            .ok_or_else(|| Error::internal("reading a refund", "it vanished"))
     }
 }

@@ -115,3 +115,26 @@ async fn errors_are_replayed_too_and_malformed_keys_rejected() {
     assert_eq!(too_long.body["details"][0]["field"], "Idempotency-Key");
     assert_eq!(app.items_with_prefix(keys::ORDER_PREFIX).await, 0);
 }
+
+#[tokio::test]
+async fn a_refund_answered_pending_releases_its_key_and_the_retry_finds_the_same_refund() {
+    // Arrange: a payment whose refunds stay pending at the provider for a while.
+    let app = spawn_app().await;
+    let order = app.confirmed_order("alice").await["orderId"].as_str().unwrap().to_owned();
+    let body = json!({"orderId": order, "amount": 2599, "currency": "USD", "source": "tok_refundFails"});
+    let payment = app.request("POST", "/payments").json(&body).send().await;
+    assert_eq!(payment.status, 201, "{payment:?}");
+    let path = format!("/payments/{}/refund", payment.body["paymentId"].as_str().unwrap());
+    let refund = || app.request("POST", &path).header("idempotency-key", "refund-1").json(&json!({"amount": 500}));
+
+    // Act
+    let first = refund().send().await;
+    let claims_after_first = app.items_with_prefix(keys::IDEMPOTENCY_PREFIX).await;
+    let retry = refund().send().await;
+
+    // Assert: a 202 is not final, so no claim is kept for it (a retry is answered anew, never a
+    // stored "pending"), and the retry finds the refund the key already made.
+    assert_eq!((first.status, first.body["status"].as_str()), (202, Some("PENDING")), "{first:?}");
+    assert_eq!(claims_after_first, 0, "the claim was released");
+    assert_eq!(retry.body["refundId"], first.body["refundId"], "{retry:?}");
+}

@@ -118,7 +118,7 @@ def test_workloads_run_unprivileged_with_a_writable_tmp_only(built):
     resources, _ = built
     for name, spec in pod_specs(resources):
         assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["runAsUser"] != 0, name
-        assert spec["serviceAccountName"] == "platform", name
+        assert spec["serviceAccountName"] == f"platform-{name}", name
         volumes = {v["name"]: v for v in spec["volumes"]}
         for container in spec["containers"]:
             security = container["securityContext"]
@@ -137,10 +137,49 @@ def test_the_config_holds_every_setting_the_server_requires(built):
             assert {"configMapRef": {"name": "platform-config"}} in container["envFrom"]
 
 
-def test_the_service_account_assumes_an_iam_role():
+def workload_functions():
+    """What each workload runs (server/src/bin/platform-server.rs): the API every routed function,
+    the report the daily report, the worker the rest but CodeDeploy's hook, which is Lambda's alone."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    resources = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
+    functions = {r["Metadata"]["BuildProperties"]["Binary"]: r["Properties"].get("Events", {})
+                 for r in resources.values() if r["Type"] == "AWS::Serverless::Function"}
+    api = {b for b, events in functions.items() if any(e["Type"] == "HttpApi" for e in events.values())}
+    return {"api": api, "report": {"daily-report"}, "worker": set(functions) - api - {"daily-report", "release-check"}}
+
+
+def test_each_workload_assumes_its_own_role_and_the_role_serves_what_it_runs():
+    from samtranslator.yaml_helper import yaml_parse
+
     resources, _ = build(K8S / "base")
-    account = next(r for r in resources if r["kind"] == "ServiceAccount")
-    assert re.match(r"arn:aws:iam::\d{12}:role/", account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"])
+    accounts = {r["metadata"]["name"]: r for r in resources if r["kind"] == "ServiceAccount"}
+    roles = {r["Properties"]["RoleName"]: r for r in yaml_parse((K8S / "iam.yaml").read_text())["Resources"].values()
+             if r["Type"] == "AWS::IAM::Role"}
+    used = {}
+    for workload, spec in pod_specs(resources):
+        account = accounts[spec["serviceAccountName"]]
+        arn = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        assert re.match(r"arn:aws:iam::\d{12}:role/", arn)
+        used[workload] = arn.rsplit("/", 1)[1]
+    assert len(set(used.values())) == len(used), f"workloads share a role: {used}"
+    expected = workload_functions()
+    for workload, role in used.items():
+        assert set(roles[role]["Metadata"]["Serves"]) == expected[workload], workload
+        trust = roles[role]["Properties"]["AssumeRolePolicyDocument"]["Fn::Sub"]
+        assert f"system:serviceaccount:${{Namespace}}:{spec_account(resources, workload)}" in trust
+
+
+def spec_account(resources, workload):
+    return next(spec["serviceAccountName"] for name, spec in pod_specs(resources) if name == workload)
+
+
+def test_the_report_reads_the_providers_restricted_key():
+    resources, config = build(K8S / "base")
+    report = next(spec for name, spec in pod_specs(resources) if name == "report")
+    env = {e["name"]: e["valueFrom"]["configMapKeyRef"]["key"] for e in report["containers"][0]["env"]}
+    assert env["PAYMENT_PROVIDER_KEY_SECRET"] == "PAYMENT_PROVIDER_READ_KEY_SECRET"
+    assert config["PAYMENT_PROVIDER_READ_KEY_SECRET"] != config["PAYMENT_PROVIDER_KEY_SECRET"]
 
 
 def test_the_dockerfile_ships_the_binary_cargo_builds():

@@ -5,27 +5,28 @@
 
 use platform::domain::{PaymentStatus, RefundStatus, Timestamp};
 use platform::http::{self, Body, Request, Response, StatusCode};
+use platform::payment_provider::RefundOutcome;
 use platform::payment_provider::webhook::{self, ProviderEvent};
-use platform::payment_provider::{PaymentProvider, RefundOutcome};
-use platform::payments::PaymentDeps;
+use platform::payments::{NoProvider, PaymentDeps};
 use platform::store::{PaymentSettlement, RefundSettlement};
 use platform::{Error, Result};
 
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
 
-/// What the webhook uses, built once per cold start.
+/// What the webhook uses, built once per cold start: the stores and the queue, and no provider
+/// (it only records what the provider says).
 #[derive(Debug, Clone)]
-pub struct Webhook<P> {
-    pub deps: PaymentDeps<P>,
+pub struct Webhook {
+    pub deps: PaymentDeps<NoProvider>,
     /// The key the provider signs this endpoint's events with.
     pub signing_secret: String,
 }
 
-pub async fn handle<P: PaymentProvider>(webhook: &Webhook<P>, req: Request) -> Response<Body> {
+pub async fn handle(webhook: &Webhook, req: Request) -> Response<Body> {
     platform::telemetry::traced(&req, async { http::respond(receive(webhook, &req).await) }).await
 }
 
-async fn receive<P: PaymentProvider>(webhook: &Webhook<P>, req: &Request) -> Result<Response<Body>> {
+async fn receive(webhook: &Webhook, req: &Request) -> Result<Response<Body>> {
     let payload: &[u8] = req.body().as_ref();
     let signature = req.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     webhook::verify(&webhook.signing_secret, signature, payload, Timestamp::now().millis() / 1000)?;
@@ -36,7 +37,7 @@ async fn receive<P: PaymentProvider>(webhook: &Webhook<P>, req: &Request) -> Res
 }
 
 /// Settles what the event reports, if its payment or refund is still `PENDING`.
-async fn apply<P: PaymentProvider>(deps: &PaymentDeps<P>, event: ProviderEvent) -> Result<()> {
+async fn apply(deps: &PaymentDeps<NoProvider>, event: ProviderEvent) -> Result<()> {
     let (payment_id, refund_id) = match &event {
         ProviderEvent::PaymentCaptured { payment_id, .. } | ProviderEvent::PaymentFailed { payment_id, .. } => {
             (*payment_id, None)

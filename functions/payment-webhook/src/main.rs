@@ -6,10 +6,9 @@ use platform::config;
 async fn main() -> Result<(), lambda_http::Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
-    let provider = platform::aws::payment_provider(&sdk).await?;
     let signing_secret =
         platform::aws::secret(&sdk, config::PAYMENT_WEBHOOK_KEY, config::PAYMENT_WEBHOOK_SECRET).await?;
-    let webhook =
-        payment_webhook::Webhook { deps: platform::payments::PaymentDeps::from_env(&sdk, provider)?, signing_secret };
+    let deps = platform::payments::PaymentDeps::from_env(&sdk, platform::payments::NoProvider)?;
+    let webhook = payment_webhook::Webhook { deps, signing_secret };
     platform::http::run(|req| payment_webhook::handle(&webhook, req)).await
 }

@@ -48,6 +48,7 @@ export interface Shared {
   bucket: s3.Bucket;
   cursorSecret: secretsmanager.Secret;
   providerKeySecret: secretsmanager.Secret;
+  providerReadKeySecret: secretsmanager.Secret;
   webhookSecret: secretsmanager.Secret;
   providerUrl: string;
   deniedSkus: string;
@@ -70,9 +71,9 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     PAYMENT_PROVIDER_KEY_SECRET: s.providerKeySecret.secretArn,
   };
   const rules = { DENIED_SKUS: s.deniedSkus, MAX_ORDER_TOTAL: s.maxOrderTotal };
-  // What moving money writes, one statement a key prefix: a payment and its refunds are read and
-  // changed; a ledger entry is written once and never changed or deleted.
-  const money = () => [items(["GetItem", "Query", "PutItem", "UpdateItem"], ["PAYMENT#*"]), items(["PutItem"], ["LEDGER#*"])];
+  // Moving money, one statement a key prefix: a payment and its refunds (`PAYMENT#`) with what each
+  // function does to them; a ledger entry is written once and never changed or deleted.
+  const money = (payment: string[]) => [items(payment, ["PAYMENT#*"]), items(["PutItem"], ["LEDGER#*"])];
   // Idempotency claims: the only items any function deletes (a claim released after a failure).
   const idempotency = () => items(["PutItem", "UpdateItem", "DeleteItem"], ["IDEMPOTENCY#*"]);
 
@@ -129,7 +130,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       environment: provider,
       statements: [
         items(["GetItem", "UpdateItem"], ["ORDER#*"]),
-        ...money(),
+        ...money(["Query", "PutItem", "UpdateItem"]),
         idempotency(),
         readSecret(s.providerKeySecret),
       ],
@@ -150,7 +151,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       route: { method: HttpMethod.POST, path: "/payments/{id}/refund" },
       release: "shifted",
       environment: provider,
-      statements: [items(["UpdateItem"], ["ORDER#*"]), ...money(), idempotency(), readSecret(s.providerKeySecret)],
+      statements: [items(["UpdateItem"], ["ORDER#*"]), ...money(["GetItem", "PutItem", "UpdateItem"]), idempotency(), readSecret(s.providerKeySecret)],
       sendsToQueue: true,
     },
     {
@@ -158,11 +159,11 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       binary: "payment-webhook",
       route: { method: HttpMethod.POST, path: "/webhooks/payment-provider", unauthenticated: true },
       release: "shifted",
-      environment: { ...provider, PAYMENT_WEBHOOK_SECRET: s.webhookSecret.secretArn },
+      // It only records what the provider says: no provider key.
+      environment: { PAYMENT_WEBHOOK_SECRET: s.webhookSecret.secretArn },
       statements: [
         items(["UpdateItem"], ["ORDER#*"]),
-        ...money(),
-        readSecret(s.providerKeySecret),
+        ...money(["GetItem", "Query", "UpdateItem"]),
         readSecret(s.webhookSecret),
       ],
       sendsToQueue: true,
@@ -176,7 +177,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       environment: provider,
       statements: [
         items(["UpdateItem"], ["ORDER#*"]),
-        ...money(),
+        ...money(["GetItem", "Query", "UpdateItem"]),
         index("gsi3"),
         readSecret(s.providerKeySecret),
       ],
@@ -211,7 +212,12 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       memorySize: 1024,
       schedule: { name: "Nightly", expression: "cron(5 0 * * ? *)" },
       release: "atOnce",
-      environment: { EXPORTS_BUCKET: s.bucket.bucketName, ...provider },
+      // The provider's restricted read-only key: the report lists, and never moves, money.
+      environment: {
+        EXPORTS_BUCKET: s.bucket.bucketName,
+        ...provider,
+        PAYMENT_PROVIDER_KEY_SECRET: s.providerReadKeySecret.secretArn,
+      },
       statements: [
         index("gsi2"),
         // The ledger's day partitions, on the table itself.
@@ -220,7 +226,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
           actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
           resources: [s.bucket.arnForObjects("reports/*")],
         }),
-        readSecret(s.providerKeySecret),
+        readSecret(s.providerReadKeySecret),
       ],
     },
   ];

@@ -114,7 +114,8 @@ export class PlatformStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // Secrets: the list cursor's HMAC key; the provider's API key and webhook signing key, created
+    // Secrets: the list cursor's HMAC key; the provider's API key (and a restricted read-only one
+    // for the report) and webhook signing key, created
     // with random placeholders to be replaced after the first deploy (docs/payments.md).
     const secret = (id: string, description: string, passwordLength: number) =>
       new secretsmanager.Secret(this, id, {
@@ -125,6 +126,11 @@ export class PlatformStack extends Stack {
     const providerKeySecret = secret(
       "PaymentProviderKeySecret",
       "Secret API key of the payment provider (replace the placeholder)",
+      32,
+    );
+    const providerReadKeySecret = secret(
+      "PaymentProviderReadKeySecret",
+      "Restricted read-only API key of the payment provider, for the daily report (replace the placeholder)",
       32,
     );
     const webhookSecret = secret(
@@ -142,6 +148,7 @@ export class PlatformStack extends Stack {
       bucket,
       cursorSecret,
       providerKeySecret,
+      providerReadKeySecret,
       webhookSecret,
       providerUrl: p.paymentProviderUrl,
       deniedSkus: p.deniedSkus,

@@ -47,14 +47,19 @@ async fn main() -> std::process::ExitCode {
 }
 
 /// Every function's clients, built once from the environment as each function's `main` builds them.
-async fn app() -> Result<App, Failure> {
+/// Only the API serves routes, so only it reads the cursor and webhook secrets: each workload's
+/// role (infra/kubernetes/iam.yaml) may read just the secrets its own functions use.
+async fn app(serves_routes: bool) -> Result<App, Failure> {
     let sdk = platform::aws::load().await;
+    let route_secret = |direct, arn| {
+        let sdk = &sdk;
+        async move { if serves_routes { platform::aws::secret(sdk, direct, arn).await } else { Ok(String::new()) } }
+    };
     let settings = Settings {
-        cursor_secret: platform::aws::secret(&sdk, config::CURSOR_SECRET, config::CURSOR_SECRET_ARN).await?,
+        cursor_secret: route_secret(config::CURSOR_SECRET, config::CURSOR_SECRET_ARN).await?,
         rules: OrderRules::from_env()?,
         provider: platform::aws::provider_settings(&sdk).await?,
-        webhook_secret: platform::aws::secret(&sdk, config::PAYMENT_WEBHOOK_KEY, config::PAYMENT_WEBHOOK_SECRET)
-            .await?,
+        webhook_secret: route_secret(config::PAYMENT_WEBHOOK_KEY, config::PAYMENT_WEBHOOK_SECRET).await?,
     };
     let (table, queue_url, bucket) = (
         config::var(config::ORDERS_TABLE)?,
@@ -105,7 +110,7 @@ async fn terminated() {
 
 async fn api() -> Result<(), Failure> {
     let (authorizer, stop) = (authorizer()?, stop()?);
-    let app = app().await?;
+    let app = app(true).await?;
     let listener = listener().await?;
     tracing::info!(address = %listener.local_addr()?, "serving the API");
     let edge = Edge::new(Arc::new(app), Arc::new(authorizer));
@@ -114,7 +119,7 @@ async fn api() -> Result<(), Failure> {
 
 async fn worker() -> Result<(), Failure> {
     let stop = stop()?;
-    let app = app().await?;
+    let app = app(false).await?;
     let sdk = platform::aws::load().await;
     let queue_url = config::var(config::ORDER_QUEUE_URL)?;
     // Long polls of 20 s (SQS's longest): an idle queue costs three requests a minute.
@@ -150,7 +155,7 @@ async fn report(args: &[String]) -> Result<(), Failure> {
         (None, None, None) if args.is_empty() => serde_json::json!({}),
         _ => return Err("report takes --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD, or nothing".into()),
     };
-    let app = app().await?;
+    let app = app(false).await?;
     let reported = daily_report::handle(&app.function("daily-report").report, &payload, Timestamp::now()).await?;
     println!("{}", serde_json::to_string_pretty(&reported)?);
     Ok(())
