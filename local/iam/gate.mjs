@@ -62,7 +62,7 @@ export class Gate {
             reason: verdict.reason,
           })
         } else {
-          this.use(judge.name, binary, verdict.statements, call.action)
+          this.use(judge.name, role, verdict.statements, call.action)
         }
       }
       this.called(binary, call, names)
@@ -126,11 +126,12 @@ export class Gate {
     throw new Error(`a call on table ${table}, which no template's table is provisioned as`)
   }
 
-  /** Notes which statement's action pattern allowed `action`, once per pattern. */
-  use(judge, binary, statements, action) {
+  /** Notes which statement of `role` allowed `action`, once per action pattern: a role that runs
+   * several functions (a Kubernetes workload's) is used by any of them. */
+  use(judge, role, statements, action) {
     for (const { policy, sid, actions } of statements) {
       for (const pattern of actions.filter((p) => matches(p, action))) {
-        const line = [judge, binary, policy, sid, pattern].join('\t')
+        const line = [judge, role, policy, sid, pattern].join('\t')
         if (this.used.has(line)) continue
         this.used.add(line)
         if (this.record) appendFileSync(`${this.record}/used.tsv`, `${line}\n`)

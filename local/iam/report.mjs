@@ -32,16 +32,19 @@ export const EXCUSED = {
     'release-check reports to CodeDeploy in AWS; the tests record its verdicts in-process',
 }
 
-/** Every (judge, binary, policy, statement, action pattern) some role grants. */
+/** Every (judge, role, policy, statement, action pattern) some role grants; `binary` names the
+ * functions that run as the role. */
 export function granted(judges) {
   const grants = []
   for (const judge of judges) {
-    for (const [binary, { role }] of judge.byBinary) {
+    const roles = new Map()
+    for (const [binary, { role }] of judge.byBinary) roles.set(role, [...(roles.get(role) ?? []), binary])
+    for (const [role, binaries] of roles) {
       for (const { name, policy } of judge.policies(role, {})) {
         for (const statement of policy.Statement) {
           if (statement.Effect !== 'Allow') continue
           for (const pattern of [statement.Action].flat()) {
-            grants.push({ judge: judge.name, binary, policy: name, sid: statement.Sid, pattern })
+            grants.push({ judge: judge.name, role, binary: binaries.join(','), policy: name, sid: statement.Sid, pattern })
           }
         }
       }
@@ -62,10 +65,10 @@ export function judgeRun(judges, records) {
     )
   }
   const used = new Set(records.flatMap((dir) => read(`${dir}/used.tsv`)))
-  const unused = granted(judges).filter((g) => !used.has([g.judge, g.binary, g.policy, g.sid, g.pattern].join('\t')))
+  const unused = granted(judges).filter((g) => !used.has([g.judge, g.role, g.policy, g.sid, g.pattern].join('\t')))
   let unexplained = 0
   for (const g of unused) {
-    const why = EXCUSED[`${g.binary} ${g.pattern}`] ?? EXCUSED[g.pattern]
+    const why = g.binary.split(',').map((b) => EXCUSED[`${b} ${g.pattern}`]).find(Boolean) ?? EXCUSED[g.pattern]
     if (!why) unexplained += 1
     lines.push(`${why ? 'never called (excused)' : 'NEVER CALLED'} ${g.binary}: ${g.pattern} in ${g.judge} ${g.policy} ${g.sid}${why ? ` — ${why}` : ''}`)
   }

@@ -58,7 +58,7 @@ def test_the_comparison_covers_every_part_of_the_stack(synthesized):
     assert kinds["function"] == kinds["policy"] == kinds["alias"] == 14
     assert kinds["deployment"] == 13 and kinds["schedule"] == 3 and kinds["event"] == 1
     assert sum(v for k, v in kinds.items() if k.startswith("route")) == 9
-    assert kinds["alarm"] == 21 and kinds["table"] == 1 and kinds["queue"] == 5 and kinds["secret"] == 3
+    assert kinds["alarm"] == 21 and kinds["table"] == 1 and kinds["queue"] == 5 and kinds["secret"] == 4
 
 
 # The checker, on changes made to one side only.
