@@ -5,28 +5,14 @@ itself is tested: a memory size, an index, a grant or a route changed in only on
 it, naming what differs."""
 
 import copy
-import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from parity import Template, differences
-from sam import REQUIRED, ROOT, expand, read
+from sam import REQUIRED, expand, read
 
 # Parameters only one tool has: CDK's check that the account's bootstrap stack is recent enough.
 ONLY_CDK = {"parameter BootstrapVersion"}
-
-
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory):
-    # scripts/test hands over the synth it made for the IAM gate (CDK_OUT), from the same sources.
-    out = os.environ.get("CDK_OUT")
-    if out is None:
-        out = tmp_path_factory.mktemp("cdk.out")
-        subprocess.run([str(ROOT / "scripts" / "cdk-synth"), str(out)], check=True)
-    return json.loads((Path(out) / "OrdersPlatform.template.json").read_text())
 
 
 def values(source, **parameters):

@@ -83,7 +83,10 @@ def test_rollback_alarms_watch_the_new_version_and_the_api(template):
         group = resources[f"{base}FunctionDeploymentGroup"]["Properties"]
         assert group["AutoRollbackConfiguration"]["Enabled"]
         assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
-        alarms = {ref(a["Name"]) for a in group["AlarmConfiguration"]["Alarms"]}
+        # An alarm is referenced, or named by its AlarmName (the API's, to keep the graph acyclic).
+        named = {json.dumps(r["Properties"]["AlarmName"]): n for n, r in resources.items()
+                 if r["Type"] == "AWS::CloudWatch::Alarm" and "AlarmName" in r["Properties"]}
+        alarms = {ref(a["Name"]) or named.get(json.dumps(a["Name"])) for a in group["AlarmConfiguration"]["Alarms"]}
         assert alarms == ({f"{base}NewVersionAlarm", "Api5xxAlarm"} if base in API else {f"{base}NewVersionAlarm"})
         metrics = {m["Id"]: m for m in resources[f"{base}NewVersionAlarm"]["Properties"]["Metrics"]}
         assert metrics["failing"]["Expression"] == "errors + throttles"

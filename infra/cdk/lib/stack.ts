@@ -214,11 +214,17 @@ export class PlatformStack extends Stack {
     };
     const fnOf = (name: string) => deployed.get(name)!.fn;
 
-    const api5xx = notify(
+    // Named, and named (not referenced) by the API functions' deployment groups: the alarm refers
+    // to the API, the API to each alias, each alias's UpdatePolicy to its deployment group, so a
+    // reference back would close a dependency cycle (as template.yaml says).
+    const api5xxName = Fn.sub("${AWS::StackName}-api-5xx");
+    notify(
       this.alarm("Api5xxAlarm", "The API answers 5xx; during a release CodeDeploy rolls the release back.", {
         metric: sum("AWS/ApiGateway", "5xx", { ApiId: api.apiId, Stage: "$default" }, 1),
+        alarmName: api5xxName,
       }),
     );
+    const api5xx = cloudwatch.Alarm.fromAlarmName(this, "Api5xxAlarmByName", api5xxName);
     const strategy = codedeploy.LambdaDeploymentConfig.fromLambdaDeploymentConfigName(
       this,
       "DeploymentStrategyConfig",
@@ -502,9 +508,10 @@ export class PlatformStack extends Stack {
   private alarm(
     id: string,
     description: string,
-    props: { metric: cloudwatch.IMetric; threshold?: number; evaluationPeriods?: number },
+    props: { metric: cloudwatch.IMetric; threshold?: number; evaluationPeriods?: number; alarmName?: string },
   ) {
     return new cloudwatch.Alarm(this, id, {
+      alarmName: props.alarmName,
       alarmDescription: description,
       metric: props.metric,
       threshold: props.threshold ?? 0,
