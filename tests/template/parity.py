@@ -30,6 +30,11 @@ EQUIVALENT = [
     (re.compile(r"(:deploymentgroup:\$\{\w+\})/\$\{\w+DeploymentGroup\}"), r"\1/*"),
 ]
 
+# Managed policies SAM attaches for what CDK writes as inline statements (PLUMBING): tracing and
+# the SQS event source's receive actions.
+MANAGED_PLUMBING = {"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+                    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"}
+
 CDK_HASH = re.compile(r"[0-9A-F]{8}$")
 
 
@@ -150,10 +155,22 @@ class Template:
         for lid, r in self.of_type("AWS::Lambda::Function").items():
             name = self.name(lid)
             p = self.props(r, "Runtime", "Architectures", "Handler", "MemorySize", "Timeout", "TracingConfig",
-                           "LoggingConfig", "FunctionName")
+                           "LoggingConfig", "FunctionName", "ReservedConcurrentExecutions", "DeadLetterConfig")
             p["Environment"] = self.render(r["Properties"].get("Environment", {}).get("Variables", {}))
             facts[f"function {name}"] = p
             facts[f"policy of {name}"] = self.role_statements(r["Properties"]["Role"])
+            facts[f"managed policies of {name}"] = self.managed_policies(self.role_of(r["Properties"]["Role"]))
+        function_roles = {self.role_of(r["Properties"]["Role"]) for r in self.of_type("AWS::Lambda::Function").values()}
+        for lid, r in self.of_type("AWS::IAM::Role").items():
+            if lid not in function_roles:
+                facts[f"role {self.name(lid)}"] = {
+                    "AssumedBy": self.statements(r["Properties"]["AssumeRolePolicyDocument"]),
+                    "ManagedPolicies": self.managed_policies(lid),
+                    "Policies": self.role_statements({"Fn::GetAtt": [lid, "Arn"]}),
+                }
+        for lid, r in self.of_type("AWS::Lambda::EventInvokeConfig").items():
+            facts[f"event invoke config of {self.text(r['Properties']['FunctionName'])}"] = self.props(
+                r, "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig", "Qualifier")
         for lid, r in self.of_type("AWS::Lambda::Alias").items():
             p = self.props(r, "Name", "FunctionName", "FunctionVersion")
             update = r.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
@@ -179,6 +196,7 @@ class Template:
             p = r["Properties"]
             facts[f"schedule {self.name(lid)}"] = {
                 "ScheduleExpression": p["ScheduleExpression"],
+                "State": p.get("State", "ENABLED"),
                 "Targets": [{k: self.render(t[k]) for k in ("Arn", "RetryPolicy", "DeadLetterConfig") if k in t}
                             for t in p["Targets"]],
             }
@@ -207,6 +225,8 @@ class Template:
             principal = self.render(s.get("Principal"))
             if principal == {"AWS": "*"}:
                 principal = "*"
+            if isinstance(principal, dict):  # {"Service": ["x"]} is {"Service": "x"}
+                principal = {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in principal.items()}
             for action in as_list(s.get("Action")):
                 if action in PLUMBING:
                     continue
@@ -215,9 +235,19 @@ class Template:
                                 json.dumps(self.render(s.get("Condition")), sort_keys=True)))
         return sorted(grants)
 
-    def role_statements(self, role_arn):
+    def role_of(self, role_arn):
+        """The logical id of the role an ARN names."""
         (role,) = {n for n in self.referenced(role_arn)}
-        role_id = next(lid for lid in self.resources if self.name(lid) == role.rsplit(".", 1)[0])
+        return next(lid for lid in self.resources if self.name(lid) == role.rsplit(".", 1)[0])
+
+    def managed_policies(self, role_id):
+        """A role's managed policies by ARN, in the aws partition, less those standing for PLUMBING."""
+        arns = {self.text(a).replace("arn:${AWS::Partition}:", "arn:aws:")
+                for a in self.resources[role_id]["Properties"].get("ManagedPolicyArns", [])}
+        return sorted(arns - MANAGED_PLUMBING)
+
+    def role_statements(self, role_arn):
+        role_id = self.role_of(role_arn)
         documents = [p["PolicyDocument"] for p in self.resources[role_id]["Properties"].get("Policies", [])]
         for policy in self.of_type("AWS::IAM::Policy").values():
             if {"Ref": role_id} in policy["Properties"].get("Roles", []):

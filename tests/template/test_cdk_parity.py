@@ -95,3 +95,34 @@ def test_a_resource_only_one_side_has_is_named(synthesized):
     del changed["Resources"][next(n for n in changed["Resources"] if n.startswith("LedgerUnbalancedAlarm"))]
     found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
     assert found == ["alarm LedgerUnbalancedAlarm: only in template.yaml"]
+
+
+def test_the_codedeploy_roles_managed_policy_changed_in_the_cdk_app_only_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    role = cdk_resource(changed, "CodeDeployServiceRole", "AWS::IAM::Role")
+    role["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda"]
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("role CodeDeployServiceRole: ManagedPolicies is"), found
+
+
+def test_a_managed_policy_on_a_functions_role_in_the_cdk_app_only_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    role = cdk_resource(changed, "PaymentWebhookFunctionServiceRole", "AWS::IAM::Role")
+    role["Properties"]["ManagedPolicyArns"].append("arn:aws:iam::aws:policy/SecretsManagerReadWrite")
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("managed policies of PaymentWebhookFunction"), found
+
+
+def test_reserved_concurrency_in_template_yaml_only_is_named(synthesized):
+    source = read()
+    source["Resources"]["PaymentReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] = 1
+    found = differences(sam_facts(source), cdk_facts(synthesized), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and "ReservedConcurrentExecutions" in found[0], found
+
+
+def test_a_schedule_disabled_in_the_cdk_app_only_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    rule = next(r for r in changed["Resources"].values() if r["Type"] == "AWS::Events::Rule")
+    rule["Properties"]["State"] = "DISABLED"
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("schedule ") and "DISABLED" in found[0], found
