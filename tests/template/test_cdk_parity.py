@@ -115,7 +115,7 @@ def test_a_managed_policy_on_a_functions_role_in_the_cdk_app_only_is_named(synth
 
 def test_reserved_concurrency_in_template_yaml_only_is_named(synthesized):
     source = read()
-    source["Resources"]["PaymentReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] = 1
+    source["Resources"]["PaymentReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] = 2
     found = differences(sam_facts(source), cdk_facts(synthesized), only_cdk=ONLY_CDK)
     assert len(found) == 1 and "ReservedConcurrentExecutions" in found[0], found
 

@@ -38,6 +38,8 @@ export interface FunctionSpec {
   release: Release;
   environment?: Record<string, string>;
   statements: iam.PolicyStatement[];
+  /** Concurrency reserved (and so capped) for the function. */
+  reservedConcurrency?: number;
   /** May send to the order queue (SAM's SQSSendMessagePolicy). */
   sendsToQueue?: boolean;
 }
@@ -171,6 +173,8 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
     {
       name: "PaymentReconciler",
       binary: "payment-reconciler",
+      // Runs never overlap: two at once would ask the provider about the same money twice.
+      reservedConcurrency: 1,
       timeoutSeconds: 60,
       schedule: { name: "EveryMinute", expression: "rate(1 minute)" },
       release: "atOnce",

@@ -442,6 +442,7 @@ export class PlatformStack extends Stack {
       architecture: lambda.Architecture.ARM_64,
       memorySize: spec.memorySize ?? 256,
       timeout: Duration.seconds(spec.timeoutSeconds ?? 10),
+      reservedConcurrentExecutions: spec.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: logLevel as lambda.ApplicationLogLevel,
