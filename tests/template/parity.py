@@ -141,12 +141,15 @@ class Template:
                                                           "SqsManagedSseEnabled", "RedrivePolicy")
         for lid, r in self.of_type("AWS::S3::Bucket").items():
             p = self.props(r, "BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls",
-                           "CorsConfiguration", "LifecycleConfiguration")
+                           "CorsConfiguration", "LifecycleConfiguration", "VersioningConfiguration")
             p["DeletionPolicy"] = r.get("DeletionPolicy", "Delete")
             facts[f"bucket {self.name(lid)}"] = p
         for lid, r in self.of_type("AWS::S3::BucketPolicy").items():
             facts[f"bucket policy of {self.text(r['Properties']['Bucket'])}"] = self.statements(
                 r["Properties"]["PolicyDocument"])
+        for lid, r in self.of_type("AWS::SQS::QueuePolicy").items():
+            for queue in r["Properties"]["Queues"]:
+                facts[f"queue policy of {self.text(queue)}"] = self.statements(r["Properties"]["PolicyDocument"])
         for lid, r in self.of_type("AWS::SecretsManager::Secret").items():
             facts[f"secret {self.name(lid)}"] = self.props(r, "Description", "GenerateSecretString")
         for lid, r in self.of_type("AWS::Logs::LogGroup").items():
@@ -257,7 +260,7 @@ class Template:
     def alarm(self, p):
         fact = {k: self.render(p[k]) for k in ("AlarmDescription", "ComparisonOperator", "EvaluationPeriods",
                                                "Threshold", "TreatMissingData", "Namespace", "MetricName",
-                                               "Statistic", "Period") if k in p}
+                                               "Statistic", "ExtendedStatistic", "Period") if k in p}
         fact["Dimensions"] = dimensions(self.render(p.get("Dimensions", [])))
         fact["AlarmActions"] = sorted(self.text(a) for a in p.get("AlarmActions", []))
         fact["OKActions"] = sorted(self.text(a) for a in p.get("OKActions", []))

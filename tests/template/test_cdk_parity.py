@@ -44,7 +44,9 @@ def test_the_comparison_covers_every_part_of_the_stack(synthesized):
     assert kinds["function"] == kinds["policy"] == kinds["alias"] == 14
     assert kinds["deployment"] == 13 and kinds["schedule"] == 3 and kinds["event"] == 1
     assert sum(v for k, v in kinds.items() if k.startswith("route")) == 9
-    assert kinds["alarm"] == 21 and kinds["table"] == 1 and kinds["queue"] == 5 and kinds["secret"] == 4
+    assert kinds["alarm"] == 24 + 9 and kinds["table"] == 1 and kinds["queue"] == 3 + 1 and kinds["secret"] == 4
+    # (3 queues and the failed-runs queue's policy.) Each function's log group and the access logs.
+    assert kinds["log"] == 15
 
 
 # The checker, on changes made to one side only.
@@ -126,3 +128,32 @@ def test_a_schedule_disabled_in_the_cdk_app_only_is_named(synthesized):
     rule["Properties"]["State"] = "DISABLED"
     found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
     assert len(found) == 1 and found[0].startswith("schedule ") and "DISABLED" in found[0], found
+
+
+def test_a_log_retention_changed_in_the_cdk_app_only_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    cdk_resource(changed, "PaymentsRefundLogs", "AWS::Logs::LogGroup")["Properties"]["RetentionInDays"] = 7
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert found == ['log group PaymentsRefundLogs: RetentionInDays is "30" in template.yaml, "7" in the CDK app']
+
+
+def test_a_scheduled_function_without_its_dead_letter_queue_in_template_yaml_is_named(synthesized):
+    source = read()
+    del source["Resources"]["DailyReportFunction"]["Properties"]["DeadLetterQueue"]
+    found = differences(sam_facts(source), cdk_facts(synthesized), only_cdk=ONLY_CDK)
+    assert any(f.startswith("function DailyReportFunction: DeadLetterConfig is null in template.yaml") for f in found), found
+
+
+def test_bucket_versioning_off_in_the_cdk_app_only_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    del cdk_resource(changed, "ExportsBucket", "AWS::S3::Bucket")["Properties"]["VersioningConfiguration"]
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("bucket ExportsBucket: VersioningConfiguration is"), found
+
+
+def test_a_rule_missing_from_a_queue_policy_in_the_cdk_app_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    policy = cdk_resource(changed, "FailedRunsQueuePolicy", "AWS::SQS::QueuePolicy")
+    policy["Properties"]["PolicyDocument"]["Statement"].pop()
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("queue policy of ${FailedRunsQueue}: template.yaml alone has"), found

@@ -13,6 +13,8 @@ export interface Route {
   path: string;
   /** No JWT authorizer: the payment provider signs its webhooks instead. */
   unauthenticated?: boolean;
+  /** The p99 latency past which the route alarms: 1 s, or 3 s where it waits on the provider. */
+  p99Ms?: number;
 }
 
 /**
@@ -127,7 +129,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       name: "PaymentsCreate",
       binary: "payments-create",
       memorySize: 384,
-      route: { method: HttpMethod.POST, path: "/payments" },
+      route: { method: HttpMethod.POST, path: "/payments", p99Ms: 3000 },
       release: "shifted",
       environment: provider,
       statements: [
@@ -150,7 +152,7 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
       name: "PaymentsRefund",
       binary: "payments-refund",
       memorySize: 320,
-      route: { method: HttpMethod.POST, path: "/payments/{id}/refund" },
+      route: { method: HttpMethod.POST, path: "/payments/{id}/refund", p99Ms: 3000 },
       release: "shifted",
       environment: provider,
       statements: [items(["UpdateItem"], ["ORDER#*"]), ...money(["GetItem", "PutItem", "UpdateItem"]), idempotency(), readSecret(s.providerKeySecret)],
