@@ -34,7 +34,7 @@ export const EXCUSED = {
   'xray:PutTelemetryRecords': 'Lambda sends the active-tracing segments with the role; the code never calls it',
   'sqs:GetQueueAttributes': 'the SQS event source mapping reads the queue with the function’s role when it is created',
   'secretsmanager:GetSecretValue':
-    'read once at cold start (platform::aws::secret); the tests and scripts/dev hand the functions their secrets as values',
+    'read at start and every five minutes after (platform::secret); the tests and scripts/dev hand the functions their secrets as values',
   'lambda:InvokeFunction': 'release-check invokes the new versions in AWS; the tests run its probes in-process',
   'codedeploy:PutLifecycleEventHookExecutionStatus':
     'release-check reports to CodeDeploy in AWS; the tests record its verdicts in-process',

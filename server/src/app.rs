@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use lambda_http::{Body, Response, http::StatusCode};
-use platform::cursor::CursorSigner;
 use platform::domain::OrderRules;
 use platform::events::EventPublisher;
 use platform::exports::S3Exports;
 use platform::payment_provider::{ProviderSettings, StripeProvider};
 use platform::payments::PaymentDeps;
+use platform::secret::Secret;
 use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 
 use crate::api_gateway::{GatewayRequest, match_route};
@@ -30,7 +30,7 @@ pub struct Clients {
     pub store: OrderStore,
     pub events: EventPublisher,
     pub idempotency: IdempotencyStore,
-    pub cursors: CursorSigner,
+    pub cursor_key: Secret,
     pub payments: PaymentDeps<StripeProvider>,
     pub webhook: payment_webhook::Webhook,
     pub processor: order_processor::Processor,
@@ -40,11 +40,11 @@ pub struct Clients {
 /// What the functions read from their environment in AWS, besides where their resources are.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub cursor_secret: String,
+    pub cursor_secret: Secret,
     pub rules: OrderRules,
     /// The payment provider (the local emulator) and the key its webhooks are signed with.
     pub provider: ProviderSettings,
-    pub webhook_secret: String,
+    pub webhook_secret: Secret,
 }
 
 /// Where the functions' resources are.
@@ -87,7 +87,7 @@ impl Clients {
             store,
             events,
             idempotency,
-            cursors: CursorSigner::new(settings.cursor_secret.clone()),
+            cursor_key: settings.cursor_secret.clone(),
             payments,
             webhook,
             processor,
@@ -159,7 +159,7 @@ impl App {
         Some(match binary {
             "orders-create" => orders_create::handle(&f.store, &f.events, &f.idempotency, req).await,
             "orders-get" => orders_get::handle(&f.store, req).await,
-            "orders-list" => orders_list::handle(&f.store, &f.cursors, req).await,
+            "orders-list" => orders_list::handle(&f.store, &f.cursor_key, req).await,
             "orders-update" => orders_update::handle(&f.store, &f.events, req).await,
             "orders-cancel" => orders_cancel::handle(&f.store, &f.events, req).await,
             "payments-create" => payments_create::handle(&f.payments, req).await,

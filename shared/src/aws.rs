@@ -5,9 +5,9 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
 use crate::config::{self, ConfigError, Vars};
-use crate::cursor::CursorSigner;
 use crate::events::EventPublisher;
 use crate::payment_provider::{ProviderSettings, StripeProvider};
+use crate::secret::Secret;
 use crate::store::{IdempotencyStore, OrderStore, PaymentStore};
 
 /// The roots of Amazon Trust Services, which sign every AWS service endpoint.
@@ -85,24 +85,14 @@ pub fn exports(sdk: &SdkConfig) -> Result<crate::exports::S3Exports, ConfigError
     Ok(crate::exports::S3Exports::new(s3(sdk), config::var(config::EXPORTS_BUCKET)?))
 }
 
-/// A secret's value: the variable `direct` when it is set (local use), else the Secrets Manager
-/// secret that the variable `secret` names, read once at init.
-pub async fn secret(sdk: &SdkConfig, direct: &'static str, secret: &'static str) -> Result<String, ConfigError> {
+/// A secret: the variable `direct` when it is set (local use), else the Secrets Manager secret
+/// that the variable `secret` names, read now and again every few minutes ([`Secret`]).
+pub async fn secret(sdk: &SdkConfig, direct: &'static str, secret: &'static str) -> Result<Secret, ConfigError> {
     if let Some(value) = config::Env.get(direct) {
-        return Ok(value);
+        return Ok(value.into());
     }
-    let id = config::var(secret)?;
-    let output =
-        aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(id).send().await.map_err(|e| {
-            ConfigError::Secret {
-                name: secret,
-                problem: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-            }
-        })?;
-    output
-        .secret_string
-        .filter(|s| !s.is_empty())
-        .ok_or(ConfigError::Secret { name: secret, problem: "it is empty".into() })
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    Secret::read(client, config::var(secret)?, secret, crate::secret::REFRESH_AFTER).await
 }
 
 /// The payment provider: its URL, its secret key, the timeout of each call.
@@ -120,9 +110,9 @@ pub async fn provider_settings(sdk: &SdkConfig) -> Result<ProviderSettings, Conf
     })
 }
 
-/// The cursor signer, keyed by the secret `CURSOR_SECRET_ARN` names (or `CURSOR_SECRET` locally).
-pub async fn cursor_signer(sdk: &SdkConfig) -> Result<CursorSigner, ConfigError> {
-    Ok(CursorSigner::new(secret(sdk, config::CURSOR_SECRET, config::CURSOR_SECRET_ARN).await?))
+/// The key list cursors are signed with: the secret `CURSOR_SECRET_ARN` names (or `CURSOR_SECRET` locally).
+pub async fn cursor_key(sdk: &SdkConfig) -> Result<Secret, ConfigError> {
+    secret(sdk, config::CURSOR_SECRET, config::CURSOR_SECRET_ARN).await
 }
 
 #[cfg(test)]

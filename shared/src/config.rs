@@ -14,7 +14,7 @@ pub const ORDER_QUEUE_URL: &str = "ORDER_QUEUE_URL";
 pub const EXPORTS_BUCKET: &str = "EXPORTS_BUCKET";
 /// The secret that signs list cursors, for local use.
 pub const CURSOR_SECRET: &str = "CURSOR_SECRET";
-/// The Secrets Manager secret holding it (in AWS), read at init.
+/// The Secrets Manager secret holding it (in AWS).
 pub const CURSOR_SECRET_ARN: &str = "CURSOR_SECRET_ARN";
 
 /// The payment provider's API (`https://api.stripe.com` when unset).

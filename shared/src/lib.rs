@@ -6,7 +6,8 @@
 //! - [`events`]: queue events and their SQS publisher; [`outbox`] delivers them;
 //! - [`exports`]: the exports bucket, streamed to by multipart upload;
 //! - [`http`]: the API Gateway edge: callers, bodies, responses, and the one error mapping;
-//! - [`aws`] and [`config`]: clients and settings, built once per cold start;
+//! - [`aws`] and [`config`]: clients and settings, built once per cold start; [`secret`]: secrets,
+//!   read again every few minutes;
 //! - [`telemetry`] and [`metrics`]: structured logs with correlation ids, and EMF metrics.
 
 pub mod aws;
@@ -24,6 +25,7 @@ pub mod outbox;
 pub mod payment_provider;
 pub mod payments;
 pub mod processing;
+pub mod secret;
 pub mod store;
 pub mod telemetry;
 

@@ -2,7 +2,7 @@ use futures::future::join_all;
 use platform::keys;
 use serde_json::json;
 
-use crate::helpers::{order_body, spawn_app};
+use crate::helpers::{order_body, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn ten_parallel_payments_with_one_key_capture_once_and_reply_identically() {
@@ -137,4 +137,24 @@ async fn a_refund_answered_pending_releases_its_key_and_the_retry_finds_the_same
     assert_eq!((first.status, first.body["status"].as_str()), (202, Some("PENDING")), "{first:?}");
     assert_eq!(claims_after_first, 0, "the claim was released");
     assert_eq!(retry.body["refundId"], first.body["refundId"], "{retry:?}");
+}
+
+#[tokio::test]
+async fn a_payment_answered_pending_releases_its_key_and_the_retry_finds_the_same_payment() {
+    // Arrange: a provider that does not answer in time, and no webhook to settle the payment.
+    let app = spawn_app_with(|emulator| emulator.webhook = None).await;
+    let order = app.confirmed_order("alice").await["orderId"].as_str().unwrap().to_owned();
+    let body = json!({"orderId": order, "amount": 2599, "currency": "USD", "source": "tok_timeout"});
+    let pay = || app.request("POST", "/payments").header("idempotency-key", "pay-1").json(&body);
+
+    // Act
+    let first = pay().send().await;
+    let claims_after_first = app.items_with_prefix(keys::IDEMPOTENCY_PREFIX).await;
+    let retry = pay().send().await;
+
+    // Assert: as for a refund, the 202 keeps no claim, and the retry finds the payment the key made.
+    assert_eq!((first.status, first.body["status"].as_str()), (202, Some("PENDING")), "{first:?}");
+    assert_eq!(claims_after_first, 0, "the claim was released");
+    assert_eq!(retry.body["paymentId"], first.body["paymentId"], "{retry:?}");
+    assert!(app.provider_books().await["captures"].as_i64().unwrap_or(0) <= 1, "never charged twice");
 }

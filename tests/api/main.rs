@@ -21,6 +21,7 @@ mod property_tests;
 mod provider_contract;
 mod release_check;
 mod report;
+mod secrets;
 mod server_health;
 mod telemetry;
 mod template;

@@ -4,6 +4,7 @@ use platform::cursor::CursorSigner;
 use platform::domain::{CustomerId, Order};
 use platform::http::{self, Body, Request, Response, StatusCode};
 use platform::keys;
+use platform::secret::Secret;
 use platform::store::{OrderStore, PageRequest};
 use platform::{Error, Result};
 use serde::Serialize;
@@ -18,11 +19,14 @@ struct OrderList {
     next_cursor: Option<String>,
 }
 
-pub async fn handle(store: &OrderStore, cursors: &CursorSigner, req: Request) -> Response<Body> {
-    platform::telemetry::traced(&req, async { http::respond(list(store, cursors, &req).await) }).await
+/// `cursor_key` signs the cursors (a key read again every few minutes: a new one takes over
+/// without a cold start, and the cursors signed with the old one are refused as not ours).
+pub async fn handle(store: &OrderStore, cursor_key: &Secret, req: Request) -> Response<Body> {
+    platform::telemetry::traced(&req, async { http::respond(list(store, cursor_key, &req).await) }).await
 }
 
-async fn list(store: &OrderStore, cursors: &CursorSigner, req: &Request) -> Result<Response<Body>> {
+async fn list(store: &OrderStore, cursor_key: &Secret, req: &Request) -> Result<Response<Body>> {
+    let cursors = CursorSigner::new(&*cursor_key.value().await);
     let caller = http::caller(req)?;
     let named = http::query(req, "customerId").ok_or_else(|| Error::invalid("customerId", "is required"))?;
     let customer = caller.acting_for(Some(CustomerId::parse("customerId", named)?))?;

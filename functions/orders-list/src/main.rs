@@ -5,6 +5,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let store = platform::aws::order_store(&sdk)?;
-    let cursors = platform::aws::cursor_signer(&sdk).await?;
-    platform::http::run(|req| orders_list::handle(&store, &cursors, req)).await
+    let cursor_key = platform::aws::cursor_key(&sdk).await?;
+    platform::http::run(|req| orders_list::handle(&store, &cursor_key, req)).await
 }

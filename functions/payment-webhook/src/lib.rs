@@ -8,6 +8,7 @@ use platform::http::{self, Body, Request, Response, StatusCode};
 use platform::payment_provider::RefundOutcome;
 use platform::payment_provider::webhook::{self, ProviderEvent};
 use platform::payments::{NoProvider, PaymentDeps};
+use platform::secret::Secret;
 use platform::store::{PaymentSettlement, RefundSettlement};
 use platform::{Error, Result};
 
@@ -18,8 +19,8 @@ pub const SIGNATURE_HEADER: &str = "stripe-signature";
 #[derive(Debug, Clone)]
 pub struct Webhook {
     pub deps: PaymentDeps<NoProvider>,
-    /// The key the provider signs this endpoint's events with.
-    pub signing_secret: String,
+    /// The key the provider signs this endpoint's events with (read again every few minutes).
+    pub signing_secret: Secret,
 }
 
 pub async fn handle(webhook: &Webhook, req: Request) -> Response<Body> {
@@ -29,7 +30,7 @@ pub async fn handle(webhook: &Webhook, req: Request) -> Response<Body> {
 async fn receive(webhook: &Webhook, req: &Request) -> Result<Response<Body>> {
     let payload: &[u8] = req.body().as_ref();
     let signature = req.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    webhook::verify(&webhook.signing_secret, signature, payload, Timestamp::now().millis() / 1000)?;
+    webhook::verify(&webhook.signing_secret.value().await, signature, payload, Timestamp::now().millis() / 1000)?;
     let event: serde_json::Value =
         serde_json::from_slice(payload).map_err(|_| Error::invalid("body", "is not a JSON event"))?;
     apply(&webhook.deps, ProviderEvent::parse(&event)).await?;

@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(provider_emulator::serve(provider_listener, emulator));
 
     let settings = Settings {
-        cursor_secret,
+        cursor_secret: cursor_secret.into(),
         rules: OrderRules::from_env()?,
         provider: ProviderSettings {
             base_url: provider_url.clone(),

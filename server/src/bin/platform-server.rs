@@ -53,7 +53,7 @@ async fn app(serves_routes: bool) -> Result<App, Failure> {
     let sdk = platform::aws::load().await;
     let route_secret = |direct, arn| {
         let sdk = &sdk;
-        async move { if serves_routes { platform::aws::secret(sdk, direct, arn).await } else { Ok(String::new()) } }
+        async move { if serves_routes { platform::aws::secret(sdk, direct, arn).await } else { Ok("".into()) } }
     };
     let settings = Settings {
         cursor_secret: route_secret(config::CURSOR_SECRET, config::CURSOR_SECRET_ARN).await?,

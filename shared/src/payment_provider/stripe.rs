@@ -16,14 +16,15 @@ use super::{
     Capture, ChargeOutcome, ChargeRequest, PaymentProvider, ProviderTotals, RefundOutcome, RefundRequest, Unanswered,
 };
 use crate::domain::Timestamp;
+use crate::secret::Secret;
 
 /// Where the provider is and how we authenticate: from the deployment's settings.
 #[derive(Clone)]
 pub struct ProviderSettings {
     /// `https://api.stripe.com` in production; the emulator's address locally.
     pub base_url: String,
-    /// The secret API key, read from Secrets Manager at init in AWS.
-    pub api_key: String,
+    /// The secret API key (from Secrets Manager in AWS, read again every few minutes).
+    pub api_key: Secret,
     /// How long one call may take before its answer counts as not arrived.
     pub timeout: Duration,
 }
@@ -65,7 +66,7 @@ impl StripeProvider {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.settings.base_url.trim_end_matches('/')))
-            .header("authorization", format!("Bearer {}", self.settings.api_key))
+            .header("authorization", format!("Bearer {}", self.settings.api_key.value().await))
             .header("content-type", "application/x-www-form-urlencoded");
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
