@@ -105,9 +105,13 @@ impl Secret {
 impl Source {
     async fn fetch(&self) -> Result<Arc<str>, ConfigError> {
         let problem = |problem: String| ConfigError::Secret { name: self.name, problem };
-        let output = self.client.get_secret_value().secret_id(&self.id).send().await.map_err(|e| {
-            problem(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-        })?;
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.id)
+            .send()
+            .await
+            .map_err(|e| problem(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
         output.secret_string.filter(|s| !s.is_empty()).map(Arc::from).ok_or_else(|| problem("it is empty".into()))
     }
 }
