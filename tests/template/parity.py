@@ -160,6 +160,7 @@ class Template:
             p = self.props(r, "Runtime", "Architectures", "Handler", "MemorySize", "Timeout", "TracingConfig",
                            "LoggingConfig", "FunctionName", "ReservedConcurrentExecutions", "DeadLetterConfig")
             p["Environment"] = self.render(r["Properties"].get("Environment", {}).get("Variables", {}))
+            p["Binary"] = r.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
             facts[f"function {name}"] = p
             facts[f"policy of {name}"] = self.role_statements(r["Properties"]["Role"])
             facts[f"managed policies of {name}"] = self.managed_policies(self.role_of(r["Properties"]["Role"]))
@@ -175,7 +176,7 @@ class Template:
             facts[f"event invoke config of {self.text(r['Properties']['FunctionName'])}"] = self.props(
                 r, "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig", "Qualifier")
         for lid, r in self.of_type("AWS::Lambda::Alias").items():
-            p = self.props(r, "Name", "FunctionName", "FunctionVersion")
+            p = self.props(r, "Name", "FunctionName", "FunctionVersion", "ProvisionedConcurrencyConfig")
             update = r.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
             p["BeforeAllowTrafficHook"] = self.render(update.get("BeforeAllowTrafficHook"))
             p["DeploymentGroup"] = self.render(update.get("DeploymentGroupName"))

@@ -157,3 +157,11 @@ def test_a_rule_missing_from_a_queue_policy_in_the_cdk_app_is_named(synthesized)
     policy["Properties"]["PolicyDocument"]["Statement"].pop()
     found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
     assert len(found) == 1 and found[0].startswith("queue policy of ${FailedRunsQueue}: template.yaml alone has"), found
+
+
+def test_a_function_running_another_binary_in_the_cdk_app_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    function = cdk_resource(changed, "OrdersCancelFunction", "AWS::Lambda::Function")
+    function["Metadata"]["BuildProperties"]["Binary"] = "orders-update"
+    found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
+    assert found == ['function OrdersCancelFunction: Binary is "orders-cancel" in template.yaml, "orders-update" in the CDK app']
