@@ -165,7 +165,7 @@ async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Resp
     if path == "/metrics" {
         let response = hyper::Response::builder()
             .header("content-type", "text/plain; version=0.0.4")
-            .body(Full::new(Bytes::from(crate::metrics::render())))
+            .body(Full::new(Bytes::from(crate::prometheus::render())))
             .expect("static response");
         return Ok(response);
     }
@@ -218,7 +218,7 @@ async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Resp
     let status = response.status().as_u16();
     let route =
         app.route(parts.method.as_str(), parts.uri.path()).map_or_else(|| parts.uri.path().to_owned(), |r| r.route);
-    crate::metrics::record_request(&route, parts.method.as_str(), status, started.elapsed().as_secs_f64());
+    crate::prometheus::record_request(&route, parts.method.as_str(), status, started.elapsed().as_secs_f64());
     tracing::info!(method = %parts.method, path = parts.uri.path(), status, "request");
     Ok(convert(response))
 }

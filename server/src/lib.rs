@@ -8,7 +8,7 @@ pub mod api_gateway;
 pub mod app;
 pub mod auth;
 pub mod edge;
-pub mod metrics;
+pub mod prometheus;
 pub mod queue;
 pub mod template;
 pub mod worker;

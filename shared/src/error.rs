@@ -1,8 +1,9 @@
-//! The domain error. Each variant says which HTTP status it becomes; the mapping itself lives in
-//! [`crate::http::error`], the only place that turns an error into a response.
+//! The domain error, with the HTTP status and the contract's code each variant becomes; the one
+//! place that turns an error into a response is [`crate::http::error_response`].
 
 use std::borrow::Cow;
 
+use lambda_http::http::StatusCode;
 use serde::Serialize;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -23,8 +24,8 @@ impl FieldProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// 400 `VALIDATION_FAILED`: the input is malformed; `details` names each problem.
-    #[error("{message}")]
-    Validation { message: Cow<'static, str>, details: Vec<FieldProblem> },
+    #[error("request validation failed")]
+    Validation { details: Vec<FieldProblem> },
     /// 401 `UNAUTHORIZED`: no verified caller.
     #[error("missing or invalid credentials")]
     Unauthorized,
@@ -66,12 +67,51 @@ pub enum Error {
 }
 
 impl Error {
+    /// The HTTP status the error becomes.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::PaymentDeclined(_) => StatusCode::PAYMENT_REQUIRED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) | Self::ConcurrentChange => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The contract's `code` for the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "VALIDATION_FAILED",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::PaymentDeclined(_) => "PAYMENT_DECLINED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Conflict(_) => "CONFLICT",
+            Self::ConcurrentChange => "CONCURRENT_CHANGE",
+            Self::PreconditionFailed(_) => "PRECONDITION_FAILED",
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::Internal { .. } => "INTERNAL",
+        }
+    }
+}
+
+impl Error {
+    /// The validation failure of an input: every problem found in it.
+    pub fn validation(details: Vec<FieldProblem>) -> Self {
+        Self::Validation { details }
+    }
+
     /// A validation failure of a single field.
     pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self::Validation {
-            message: "request validation failed".into(),
-            details: vec![FieldProblem::new(field, problem)],
-        }
+        Self::validation(vec![FieldProblem::new(field, problem)])
     }
 
     /// Wraps an infrastructure failure, naming what we were doing.
@@ -136,16 +176,12 @@ impl Problems {
     }
 
     pub fn into_result(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Validation { message: "request validation failed".into(), details: self.0 })
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(Error::validation(self.0)) }
     }
 }
 
 impl From<FieldProblem> for Error {
     fn from(problem: FieldProblem) -> Self {
-        Self::Validation { message: "request validation failed".into(), details: vec![problem] }
+        Self::validation(vec![problem])
     }
 }

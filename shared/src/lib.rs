@@ -4,6 +4,7 @@
 //! - [`keys`]: the single-table key schema, the only place that spells a key;
 //! - [`store`]: the DynamoDB repository;
 //! - [`events`]: queue events and their SQS publisher; [`outbox`] delivers them;
+//! - [`order_decisions`]: deciding orders, for the processor and the sweeper;
 //! - [`exports`]: the exports bucket, streamed to by multipart upload;
 //! - [`http`]: the API Gateway edge: callers, bodies, responses, and the one error mapping;
 //! - [`aws`] and [`config`]: clients and settings, built once per cold start; [`secret`]: secrets,
@@ -21,10 +22,10 @@ pub mod faults;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod order_decisions;
 pub mod outbox;
 pub mod payment_provider;
 pub mod payments;
-pub mod processing;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -226,9 +226,9 @@ async fn an_order_whose_created_event_was_dead_lettered_is_decided_by_the_sweepe
     let now = platform::domain::Timestamp::now();
 
     // Act: the sweep too early changes nothing; past the threshold it decides the order.
-    let early = platform::processing::sweep(&app.app.function("outbox-relay").store, &rules, now).await.unwrap();
+    let early = platform::order_decisions::sweep(&app.app.function("outbox-relay").store, &rules, now).await.unwrap();
     let later =
-        platform::domain::Timestamp::from_millis(now.millis() + platform::processing::SWEEP_AFTER_MILLIS + 1000);
+        platform::domain::Timestamp::from_millis(now.millis() + platform::order_decisions::SWEEP_AFTER_MILLIS + 1000);
     let swept = outbox_relay::run(
         &app.app.function("outbox-relay").store,
         &app.app.function("outbox-relay").events,
@@ -238,7 +238,7 @@ async fn an_order_whose_created_event_was_dead_lettered_is_decided_by_the_sweepe
     .await
     .unwrap()
     .swept;
-    let again = platform::processing::sweep(&app.app.function("outbox-relay").store, &rules, later).await.unwrap();
+    let again = platform::order_decisions::sweep(&app.app.function("outbox-relay").store, &rules, later).await.unwrap();
 
     // Assert
     assert_eq!((early.decided, swept.decided, again.decided), (0, 1, 0));

@@ -53,7 +53,7 @@ async fn ready_follows_the_table_and_turns_false_when_stopping() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_the_business_metrics_in_prometheus_format() {
-    server::metrics::install();
+    server::prometheus::install();
     let test = spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

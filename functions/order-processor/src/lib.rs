@@ -85,6 +85,6 @@ async fn process_message(processor: &Processor, message: &SqsMessage) -> Result<
 
 /// Decides the order an event is about, if it still awaits a decision.
 async fn decide(processor: &Processor, event: &Event) -> Result<(), Failure> {
-    platform::processing::decide(&processor.store, &processor.rules, &event.order_id).await?;
+    platform::order_decisions::decide(&processor.store, &processor.rules, &event.order_id).await?;
     Ok(())
 }

@@ -5,8 +5,8 @@
 use platform::domain::{OrderRules, Timestamp};
 use platform::events::EventPublisher;
 use platform::metrics::{self, Metric};
+pub use platform::order_decisions::Swept;
 pub use platform::outbox::Relayed;
-pub use platform::processing::Swept;
 use platform::store::OrderStore;
 
 /// How long an outbox may hold an event before the relay takes over: well past the time its
@@ -43,6 +43,6 @@ pub async fn run(
     now: Timestamp,
 ) -> platform::Result<Ran> {
     let relayed = handle(store, events, now).await;
-    let swept = platform::processing::sweep(store, rules, now).await;
+    let swept = platform::order_decisions::sweep(store, rules, now).await;
     Ok(Ran { relayed: relayed?, swept: swept? })
 }

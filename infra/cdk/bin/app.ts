@@ -1,4 +1,4 @@
-// The CDK app: the same stack as template.yaml (tests/cdk checks the two agree, fact by fact).
+// The CDK app: the same stack as template.yaml (tests/template/test_cdk_parity.py checks the two agree, fact by fact).
 import { App } from "aws-cdk-lib";
 import { PlatformStack } from "../lib/stack";
 

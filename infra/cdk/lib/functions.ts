@@ -1,6 +1,6 @@
 // Every function of the stack, one entry each, as template.yaml's Resources list them: what runs
 // it (a route, the queue, a schedule), how a release reaches it, and what it may do. The policies
-// are the same statements as the template's, so tests/cdk can compare them action for action.
+// are the same statements as the template's, so the parity check (tests/template) can compare them action for action.
 import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";

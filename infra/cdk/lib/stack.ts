@@ -1,5 +1,5 @@
 // The stack of template.yaml, resource for resource, in CDK. Construct ids are the template's
-// logical ids, so a resource is easy to find in both and tests/cdk can pair them up.
+// logical ids, so a resource is easy to find in both and the parity check (tests/template) can pair them up.
 import {
   Aws,
   CfnCondition,

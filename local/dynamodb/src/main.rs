@@ -1,5 +1,5 @@
 //! The DynamoDB emulator of the tests and the local platform: dynoxide (DynamoDB's API on SQLite,
-//! atomic per item and per transaction by itself) on 127.0.0.1. Started by `scripts/emulator`.
+//! atomic per item and per transaction by itself) on 127.0.0.1. Started by `scripts/moto`.
 //!
 //! usage: dynamodb PORT [FILE]   (in memory without FILE; with it, the tables survive a restart)
 

@@ -22,7 +22,7 @@ const WEBHOOK_SECRET: &str = "whsec_local";
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     platform::telemetry::init();
-    server::metrics::install();
+    server::prometheus::install();
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let secret = match std::env::var("LOCAL_JWT_SECRET") {
         Err(_) => auth::DEFAULT_SECRET.to_owned(),

@@ -25,7 +25,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     platform::telemetry::init();
-    server::metrics::install();
+    server::prometheus::install();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("api") => api().await,

@@ -1,10 +1,11 @@
-//! The one mapping from [`Error`] to the contract's error response.
+//! The one mapping from [`Error`] to the contract's error response (each error's status and code
+//! are the error's own: [`Error::status`], [`Error::code`]).
 
-use lambda_http::{Body, Response, http::StatusCode};
+use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use super::response::json;
-use crate::error::{Error, FieldProblem};
+use crate::error::{Error, FieldProblem, Result};
 
 /// `{"error", "code", "details"}`, the shape of every error the API returns.
 #[derive(Serialize)]
@@ -12,41 +13,6 @@ struct ErrorBody<'a> {
     error: String,
     code: &'static str,
     details: &'a [FieldProblem],
-}
-
-impl Error {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Validation { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::PaymentDeclined(_) => StatusCode::PAYMENT_REQUIRED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::ConcurrentChange => StatusCode::CONFLICT,
-            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Validation { .. } => "VALIDATION_FAILED",
-            Self::Unauthorized => "UNAUTHORIZED",
-            Self::PaymentDeclined(_) => "PAYMENT_DECLINED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::Conflict(_) => "CONFLICT",
-            Self::ConcurrentChange => "CONCURRENT_CHANGE",
-            Self::PreconditionFailed(_) => "PRECONDITION_FAILED",
-            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
-            Self::Internal { .. } => "INTERNAL",
-        }
-    }
 }
 
 /// The response for an error. Internal errors are logged with their whole source chain and
@@ -68,6 +34,11 @@ pub fn error_response(err: &Error) -> Response<Body> {
         response.headers_mut().insert(lambda_http::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
     }
     response
+}
+
+/// The response for a handler's result.
+pub fn respond(result: Result<Response<Body>>) -> Response<Body> {
+    result.unwrap_or_else(|err| error_response(&err))
 }
 
 /// What `Retry-After` asks of a client after a `CONCURRENT_CHANGE`.

@@ -23,7 +23,7 @@ pub fn caller(req: &Request) -> Result<Caller> {
 
 /// The `{id}` path parameter as an order id; anything else is a 400, never a lookup.
 pub fn path_order_id(req: &Request) -> Result<OrderId> {
-    OrderId::parse("id", path_param(req, "id")).map_err(problem)
+    OrderId::parse("id", path_param(req, "id")).map_err(Error::from)
 }
 
 /// A path parameter, empty when absent.
@@ -77,7 +77,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T> {
             root if root == "." => String::new(),
             path => path,
         };
-        problem(describe(&path, &inner.to_string()))
+        Error::from(describe(&path, &inner.to_string()))
     })
 }
 
@@ -111,10 +111,6 @@ fn plain_type(expected: &str) -> String {
     } else {
         expected.chars().take(80).collect()
     }
-}
-
-fn problem(p: FieldProblem) -> Error {
-    Error::Validation { message: "request validation failed".into(), details: vec![p] }
 }
 
 #[cfg(test)]

@@ -4,9 +4,6 @@ use lambda_http::{
 };
 use serde::Serialize;
 
-use super::error::error_response;
-use crate::error::Result;
-
 /// A JSON response.
 pub fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     let body = serde_json::to_string(value).expect("response types always serialize");
@@ -31,9 +28,4 @@ pub fn accepted(location: &str, value: &impl Serialize) -> Response<Body> {
     let mut response = created(location, value);
     *response.status_mut() = StatusCode::ACCEPTED;
     response
-}
-
-/// The response for a handler's result.
-pub fn respond(result: Result<Response<Body>>) -> Response<Body> {
-    result.unwrap_or_else(|err| error_response(&err))
 }

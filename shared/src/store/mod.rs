@@ -1,21 +1,21 @@
 //! The DynamoDB repository. Every invariant is a condition on the write that needs it; no
 //! method reads an item to decide whether to write it.
 
-mod day_index;
 mod expr;
 mod idempotency;
 mod ledger;
 mod orders;
+mod orders_by_time;
 mod outbox;
 mod payments;
-mod pending;
+mod pending_money;
 mod refunds;
 mod transact;
 
 pub use idempotency::{Claim, IdempotencyStore, StoredResponse};
 pub use orders::{Decision, OrderPage, OrderStore, PageRequest, Written};
 pub use payments::{Begun, PaymentSettlement, PaymentStore, StoredPayment};
-pub use pending::Pending;
+pub use pending_money::Pending;
 pub use refunds::{MAX_REFUNDS_PER_PAYMENT, RefundSettlement};
 
 use std::collections::HashMap;

@@ -10,7 +10,7 @@ serialized, and the other services stay concurrent (SQS long polls must not bloc
 Serialized, moto is one busy Python thread in the tests' cross-check, so the work it does per call
 is trimmed where that changes nothing it answers (`quicker_moto`, `moto`, `QuietHandler`).
 
-usage: emulator.py HOST PORT [--dynamodb URL]
+usage: moto_server.py HOST PORT [--dynamodb URL]
 """
 
 import copy
