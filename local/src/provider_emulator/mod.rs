@@ -18,7 +18,9 @@
 //! `GET /_emulator/books` is the emulator's own: what it captured and refunded per payment id, so
 //! tests can check the platform's books against the provider's.
 
+mod intents;
 mod lists;
+mod refunds;
 mod webhooks;
 
 pub use webhooks::signature_header;
@@ -140,11 +142,11 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: EmulatorSettings
         http: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
     };
     let app = Router::new()
-        .route("/v1/payment_intents", post(create_intent))
-        .route("/v1/payment_intents/{id}", get(get_intent))
-        .route("/v1/refunds/{id}", get(get_refund))
+        .route("/v1/payment_intents", post(intents::create))
+        .route("/v1/payment_intents/{id}", get(intents::get))
+        .route("/v1/refunds/{id}", get(refunds::get))
         .route("/v1/charges", get(lists::charges))
-        .route("/v1/refunds", get(lists::refunds).post(create_refund))
+        .route("/v1/refunds", get(lists::refunds).post(refunds::create))
         .route("/_emulator/books", get(books))
         .with_state(emulator);
     axum::serve(listener, app).await
@@ -203,159 +205,6 @@ impl Emulator {
 /// The `metadata[name]` parameters of a request, by name.
 fn metadata(params: &Params) -> BTreeMap<&str, &String> {
     params.iter().filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?, v))).collect()
-}
-
-const CAPTURING_TOKENS: [&str; 4] = ["tok_visa", "tok_mastercard", "tok_timeout", "tok_refundFails"];
-
-async fn create_intent(State(emulator): State<Emulator>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
-    const PATH: &str = "/v1/payment_intents";
-    if let Some(answered) = emulator.admit(PATH, &headers, &params) {
-        return answered;
-    }
-    let amount = params.get("amount").and_then(|a| a.parse::<i64>().ok()).filter(|a| *a > 0);
-    let (Some(amount), Some(currency)) = (amount, params.get("currency")) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "amount and currency are required", json!({}));
-    };
-    let token = params.get("payment_method_data[card][token]").cloned().unwrap_or_default();
-    let metadata = metadata(&params);
-    let payment_id = metadata.get("payment_id").map(|v| v.to_string()).unwrap_or_default();
-    let (status, body) = {
-        let mut books = emulator.books.lock().unwrap();
-        let intent_id = books.id("pi");
-        let mut intent = json!({
-            "id": intent_id, "object": "payment_intent", "amount": amount, "currency": currency,
-            "capture_method": "automatic", "metadata": metadata, "latest_charge": null,
-        });
-        match token.as_str() {
-            t if CAPTURING_TOKENS.contains(&t) => {
-                let charge = books.id("ch");
-                intent["status"] = "succeeded".into();
-                intent["latest_charge"] = charge.clone().into();
-                let charge_record = Charge {
-                    intent: intent_id.clone(),
-                    payment_id,
-                    amount,
-                    currency: currency.clone(),
-                    created: epoch_seconds(),
-                    held: 0,
-                    token: token.clone(),
-                };
-                books.charges.insert(charge, charge_record);
-                books.captures += 1;
-                books.intents.insert(intent_id, intent.clone());
-                (200, intent)
-            }
-            "tok_chargeDeclined" | "tok_insufficientFunds" => {
-                let (code, message) = if token == "tok_chargeDeclined" {
-                    ("generic_decline", "Your card was declined.")
-                } else {
-                    ("insufficient_funds", "Your card has insufficient funds.")
-                };
-                intent["status"] = "requires_payment_method".into();
-                books.intents.insert(intent_id, intent.clone());
-                let error = json!({"type": "card_error", "code": "card_declined", "decline_code": code,
-                    "message": message, "payment_intent": intent});
-                (402, json!({"error": error}))
-            }
-            _ => {
-                let message = format!("No such token: '{}'", token.chars().take(64).collect::<String>());
-                let extra = json!({"code": "resource_missing", "param": "payment_method_data[card][token]"});
-                return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, extra);
-            }
-        }
-    };
-    emulator.remember(PATH, &headers, &params, status, &body);
-    match status {
-        200 => emulator.notify("payment_intent.succeeded", &body),
-        _ => emulator.notify("payment_intent.payment_failed", &body["error"]["payment_intent"]),
-    }
-    if token == "tok_timeout" {
-        // The capture happened; its answer arrives too late for the caller.
-        tokio::time::sleep(emulator.settings.slow_answer).await;
-    }
-    answer(status, body)
-}
-
-async fn get_intent(State(emulator): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Some(refused) = emulator.unauthorized(&headers) {
-        return refused;
-    }
-    match emulator.books.lock().unwrap().intents.get(&id) {
-        Some(intent) => answer(200, intent.clone()),
-        None => error(StatusCode::NOT_FOUND, "invalid_request_error", "No such payment_intent", json!({})),
-    }
-}
-
-async fn create_refund(State(emulator): State<Emulator>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
-    const PATH: &str = "/v1/refunds";
-    if let Some(answered) = emulator.admit(PATH, &headers, &params) {
-        return answered;
-    }
-    let charge_id = params.get("charge").cloned().unwrap_or_default();
-    let (body, fails) = {
-        let mut books = emulator.books.lock().unwrap();
-        let Some(charge) = books.charges.get(&charge_id) else {
-            let extra = json!({"code": "resource_missing", "param": "charge"});
-            return error(StatusCode::BAD_REQUEST, "invalid_request_error", "No such charge", extra);
-        };
-        let left = charge.amount - charge.held;
-        let amount = match params.get("amount").map(|a| a.parse::<i64>()) {
-            None => left,
-            Some(Ok(amount)) if amount > 0 => amount,
-            Some(_) => {
-                let extra = json!({"param": "amount"});
-                return error(StatusCode::BAD_REQUEST, "invalid_request_error", "Invalid positive integer", extra);
-            }
-        };
-        if amount > left {
-            let message = format!("Refund amount ({amount}) is greater than unrefunded amount on charge ({left})");
-            return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, json!({"param": "amount"}));
-        }
-        let fails = charge.token == "tok_refundFails";
-        let (intent, currency) = (charge.intent.clone(), charge.currency.clone());
-        let metadata = metadata(&params);
-        let id = books.id("re");
-        let refund = json!({
-            "id": id, "object": "refund", "amount": amount, "currency": currency, "charge": charge_id,
-            "payment_intent": intent, "status": if fails { "pending" } else { "succeeded" }, "metadata": metadata,
-            "created": epoch_seconds(),
-        });
-        books.charges.get_mut(&charge_id).expect("found above").held += amount;
-        books.refunds.insert(id, refund.clone());
-        (refund, fails)
-    };
-    emulator.remember(PATH, &headers, &params, 200, &body);
-    emulator.notify("refund.created", &body);
-    if fails {
-        let (emulator, refund) = (emulator.clone(), body.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(emulator.settings.refund_failure_delay).await;
-            let failed = {
-                let mut books = emulator.books.lock().unwrap();
-                let Some(stored) = books.refunds.get_mut(refund["id"].as_str().unwrap_or_default()) else { return };
-                stored["status"] = "failed".into();
-                stored["failure_reason"] = "expired_or_canceled_card".into();
-                let failed = stored.clone();
-                if let Some(charge) = books.charges.get_mut(refund["charge"].as_str().unwrap_or_default()) {
-                    charge.held -= refund["amount"].as_i64().unwrap_or_default();
-                }
-                failed
-            };
-            emulator.notify("refund.updated", &failed);
-            emulator.notify("refund.failed", &failed);
-        });
-    }
-    answer(200, body)
-}
-
-async fn get_refund(State(emulator): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Some(refused) = emulator.unauthorized(&headers) {
-        return refused;
-    }
-    match emulator.books.lock().unwrap().refunds.get(&id) {
-        Some(refund) => answer(200, refund.clone()),
-        None => error(StatusCode::NOT_FOUND, "invalid_request_error", "No such refund", json!({})),
-    }
 }
 
 /// `{"captures": n, "payments": {"<payment id>": {"captured": amount, "refunded": succeeded}}}`.
