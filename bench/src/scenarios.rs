@@ -45,7 +45,7 @@ impl World {
     pub async fn new() -> Result<Self> {
         let sdk = platform::aws::load().await;
         let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let resources = local::provision(&sdk, &server::Template::bundled(), &prefix).await?;
+        let resources = local::provision(&sdk, &local::specs::Specs::bundled(), &prefix).await?;
         let store = OrderStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         let payments = PaymentStore::new(platform::aws::dynamodb(&sdk), &resources.table);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

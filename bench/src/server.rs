@@ -22,8 +22,8 @@ pub async fn measure(bin_dir: &Path, world: &World, connections: usize, seconds:
     env.retain(|(k, _)| !k.starts_with("AWS_LAMBDA"));
     env.extend([
         ("PORT".to_owned(), port.to_string()),
-        ("JWT_ISSUER".to_owned(), server::auth::ISSUER.to_owned()),
-        ("JWT_AUDIENCE".to_owned(), server::auth::AUDIENCE.to_owned()),
+        ("JWT_ISSUER".to_owned(), local::tokens::ISSUER.to_owned()),
+        ("JWT_AUDIENCE".to_owned(), local::tokens::AUDIENCE.to_owned()),
         ("JWT_HS256_SECRET".to_owned(), SECRET.to_owned()),
         ("PAYMENT_WEBHOOK_KEY".to_owned(), "whsec_bench".to_owned()),
     ]);
@@ -108,5 +108,5 @@ fn latency(output: &str, percentile: &str) -> Option<f64> {
 }
 
 fn token() -> String {
-    server::auth::mint(SECRET, crate::scenarios::CUSTOMER, "orders", 3600)
+    local::tokens::mint(SECRET, crate::scenarios::CUSTOMER, "orders", 3600)
 }

@@ -4,10 +4,10 @@
 //! both to judge every call against that function's role in the templates; to the emulators
 //! themselves they are only credentials.
 
+use crate::specs::{BUCKET, DEAD_LETTER_QUEUE, QUEUE, TABLE};
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use server::template::{BUCKET, DEAD_LETTER_QUEUE, QUEUE, TABLE};
 
 use crate::Resources;
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use server::template::{KeyElement, QueueSpec, Template};
+use crate::specs::{KeyElement, QueueSpec, Specs};
 
 /// The names of what [`provision`] created.
 #[derive(Debug, Clone)]
@@ -33,13 +33,13 @@ fn failed<E: std::error::Error + Send + Sync + 'static>(what: &'static str) -> i
 
 /// Creates every resource of the template under names starting with `prefix` (lowercase letters,
 /// digits and dashes, as S3 requires).
-pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Result<Resources, ProvisionError> {
+pub async fn provision(sdk: &SdkConfig, specs: &Specs, prefix: &str) -> Result<Resources, ProvisionError> {
     let table = format!("{prefix}-orders");
-    create_table(sdk, template, &table).await?;
+    create_table(sdk, specs, &table).await?;
 
     let sqs = platform::aws::sqs(sdk);
     let dead_letter_queue_url =
-        create_queue(&sqs, &format!("{prefix}-order-dlq"), &template.dead_letter_queue, None).await?;
+        create_queue(&sqs, &format!("{prefix}-order-dlq"), &specs.dead_letter_queue, None).await?;
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dead_letter_queue_url)
@@ -50,7 +50,7 @@ pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Re
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .unwrap_or_default();
-    let queue_url = create_queue(&sqs, &format!("{prefix}-order-queue"), &template.queue, Some(&dlq_arn)).await?;
+    let queue_url = create_queue(&sqs, &format!("{prefix}-order-queue"), &specs.queue, Some(&dlq_arn)).await?;
 
     let bucket = format!("{prefix}-exports");
     platform::aws::s3(sdk).create_bucket().bucket(&bucket).send().await.map_err(failed("the exports bucket"))?;
@@ -95,8 +95,8 @@ fn key_schema(elements: &[KeyElement]) -> Vec<KeySchemaElement> {
         .collect()
 }
 
-async fn create_table(sdk: &SdkConfig, template: &Template, name: &str) -> Result<(), ProvisionError> {
-    let spec = &template.table;
+async fn create_table(sdk: &SdkConfig, specs: &Specs, name: &str) -> Result<(), ProvisionError> {
+    let spec = &specs.table;
     let db = platform::aws::dynamodb(sdk);
     let attributes = spec.attribute_definitions.iter().map(|a| {
         AttributeDefinition::builder()

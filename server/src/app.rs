@@ -139,10 +139,16 @@ impl App {
 
     /// Routes a request like API Gateway and runs the function that serves it. `request.route`
     /// and `request.path_parameters` are filled from the matching route.
-    pub async fn handle(&self, mut request: GatewayRequest) -> Response<Body> {
-        let Some(routed) = self.route(&request.method, &request.path) else {
-            return api_gateway_not_found();
-        };
+    pub async fn handle(&self, request: GatewayRequest) -> Response<Body> {
+        match self.route(&request.method, &request.path) {
+            Some(routed) => self.serve(routed, request).await,
+            None => api_gateway_not_found(),
+        }
+    }
+
+    /// Runs the function API Gateway picked for a request (`routed`), with the route and path
+    /// parameters it filled in.
+    pub async fn serve(&self, routed: Routed, mut request: GatewayRequest) -> Response<Body> {
         request.route = routed.route;
         request.path_parameters = routed.params;
         self.call(&routed.binary, request).await.unwrap_or_else(api_gateway_not_found)

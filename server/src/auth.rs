@@ -11,14 +11,10 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-pub const ISSUER: &str = "local";
-pub const AUDIENCE: &str = "platform";
-/// The development secret used when `LOCAL_JWT_SECRET` is unset. Local use only.
-pub const DEFAULT_SECRET: &str = "local-development-secret";
 /// The least time between two fetches of the JWKS, so tokens naming unknown keys cannot make the
 /// server hammer the issuer.
 pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
@@ -44,11 +40,6 @@ enum Keys {
 }
 
 impl Authorizer {
-    /// HS256 tokens issued for the local platform (`iss` = `local`, `aud` = `platform`).
-    pub fn new(secret: &str) -> Self {
-        Self::hs256(secret, ISSUER, &[AUDIENCE])
-    }
-
     /// HS256 tokens signed with `secret`, from `issuer`, for one of `audiences`.
     pub fn hs256(secret: &str, issuer: &str, audiences: &[&str]) -> Self {
         let validation = validation(Algorithm::HS256, issuer, audiences);
@@ -186,23 +177,31 @@ fn flatten(value: &Value) -> String {
     }
 }
 
-/// A token for `sub` with `scope`, valid for `ttl_seconds`, signed with `secret`.
-pub fn mint(secret: &str, sub: &str, scope: &str, ttl_seconds: u64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let claims = serde_json::json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "scope": scope, "iat": now, "exp": now + ttl_seconds,
-    });
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .expect("HS256 signing cannot fail")
-}
-
 #[cfg(test)]
 mod tests {
+    use jsonwebtoken::{EncodingKey, Header};
+
     use super::*;
+
+    const ISSUER: &str = "https://issuer.test/";
+    const AUDIENCE: &str = "platform";
+
+    fn authorizer(secret: &str) -> Authorizer {
+        Authorizer::hs256(secret, ISSUER, &[AUDIENCE])
+    }
+
+    fn mint(secret: &str, sub: &str, scope: &str, ttl_seconds: u64) -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let claims = serde_json::json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "scope": scope, "iat": now, "exp": now + ttl_seconds,
+        });
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+            .unwrap()
+    }
 
     #[tokio::test]
     async fn valid_tokens_yield_their_claims_and_anything_else_none() {
-        let authorizer = Authorizer::new("s3cret");
+        let authorizer = authorizer("s3cret");
         let token = mint("s3cret", "alice", "orders orders:admin", 60);
         let claims = authorizer.verify(Some(&format!("Bearer {token}"))).await.unwrap();
         assert_eq!(claims["sub"], "alice");
@@ -217,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_scheme_is_case_insensitive() {
-        let authorizer = Authorizer::new("s3cret");
+        let authorizer = authorizer("s3cret");
         let token = mint("s3cret", "alice", "orders", 60);
         for scheme in ["Bearer", "bearer", "BEARER"] {
             assert!(authorizer.verify(Some(&format!("{scheme} {token}"))).await.is_some(), "{scheme}");
@@ -232,7 +231,7 @@ mod tests {
             serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "a", "exp": now + 600, "nbf": now + 300});
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k")).unwrap();
-        assert!(Authorizer::new("k").verify(Some(&format!("Bearer {token}"))).await.is_none());
+        assert!(authorizer("k").verify(Some(&format!("Bearer {token}"))).await.is_none());
     }
 
     #[tokio::test]
@@ -241,6 +240,6 @@ mod tests {
         let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "a", "exp": now - 10});
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k")).unwrap();
-        assert!(Authorizer::new("k").verify(Some(&format!("Bearer {token}"))).await.is_none());
+        assert!(authorizer("k").verify(Some(&format!("Bearer {token}"))).await.is_none());
     }
 }

@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -22,6 +23,7 @@ use platform::http::{MAX_BODY_BYTES, error_response};
 
 use crate::App;
 use crate::api_gateway::GatewayRequest;
+use crate::app::Routed;
 use crate::auth::Authorizer;
 
 /// API Gateway's integration timeout for an HTTP API: past it the client gets a 503.
@@ -31,38 +33,64 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What serves: the functions, the authorizer, and whether the local platform's own route exists.
+/// What serves: the functions, the authorizer, and any routes of the caller's own.
 #[derive(Clone)]
 pub struct Edge {
     pub app: Arc<App>,
     pub authorizer: Arc<Authorizer>,
     /// Serve the API's routes; `false` answers the health checks only (the worker).
     pub api: bool,
-    /// Serve `POST /_local/report` (the local platform only; never in a deployed server).
-    pub local_report: bool,
+    /// Routes besides the template's, which whoever starts the edge hands it (the local platform's).
+    extra: Arc<[ExtraRoute]>,
     stopping: Arc<AtomicBool>,
+}
+
+/// What an extra route's handler returns.
+pub type Answer = Pin<Box<dyn Future<Output = lambda_http::Response<Body>> + Send>>;
+
+/// A route the edge serves besides the template's. It always needs a verified token; its handler
+/// gets the request as a function would.
+#[derive(Clone)]
+pub struct ExtraRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub handler: Arc<dyn Fn(Arc<App>, lambda_http::Request) -> Answer + Send + Sync>,
+}
+
+/// Where a request goes: a function of the template, or an extra route.
+enum Target<'a> {
+    Function(Routed),
+    Extra(&'a ExtraRoute),
 }
 
 impl Edge {
     pub fn new(app: Arc<App>, authorizer: Arc<Authorizer>) -> Self {
-        Self { app, authorizer, api: true, local_report: false, stopping: Arc::default() }
+        Self { app, authorizer, api: true, extra: Arc::new([]), stopping: Arc::default() }
+    }
+
+    /// The same edge, also serving `routes`.
+    pub fn with_routes(self, routes: Vec<ExtraRoute>) -> Self {
+        Self { extra: routes.into(), ..self }
+    }
+
+    /// Where API Gateway (or an extra route) would send a request, if anywhere: decided once.
+    fn target(&self, method: &str, path: &str) -> Option<Target<'_>> {
+        match self.app.route(method, path) {
+            Some(routed) => Some(Target::Function(routed)),
+            None => self.extra.iter().find(|r| r.method == method && r.path == path).map(Target::Extra),
+        }
     }
 
     /// An edge that answers the health checks and nothing else (the worker's).
     pub fn health_only(app: Arc<App>) -> Self {
         // It serves no route, so its verifier is never asked; a random secret accepts nothing.
-        let nothing = Arc::new(Authorizer::new(&uuid::Uuid::new_v4().to_string()));
+        let nothing = Arc::new(Authorizer::hs256(&uuid::Uuid::new_v4().to_string(), "nobody", &[]));
         Self { api: false, ..Self::new(app, nothing) }
     }
 }
 
-/// Serves the local platform's API on `listener` until the task is dropped.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Arc<App>,
-    authorizer: Arc<Authorizer>,
-) -> std::io::Result<()> {
-    let edge = Edge { local_report: true, ..Edge::new(app, authorizer) };
+/// Serves `edge` on `listener` until the task is dropped (the local platform, the tests).
+pub async fn serve(listener: tokio::net::TcpListener, edge: Edge) -> std::io::Result<()> {
     serve_until(listener, edge, std::future::pending(), Stop::default()).await
 }
 
@@ -172,13 +200,15 @@ async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Resp
     if !edge.api {
         return Ok(convert(crate::app::api_gateway_not_found()));
     }
-    let Edge { app, authorizer, local_report, .. } = &edge;
+    let Edge { app, authorizer, .. } = &edge;
     // API Gateway routes first: an unknown route is a 404, and a route opted out of the
     // authorizer (the provider's webhook) gets no token check.
-    let authorized = match app.route(parts.method.as_str(), path) {
-        Some(routed) => routed.authorized,
-        None if *local_report && path == LOCAL_REPORT => true,
-        None => return Ok(convert(crate::app::api_gateway_not_found())),
+    let Some(target) = edge.target(parts.method.as_str(), path) else {
+        return Ok(convert(crate::app::api_gateway_not_found()));
+    };
+    let (authorized, route) = match &target {
+        Target::Function(routed) => (routed.authorized, routed.route.clone()),
+        Target::Extra(extra) => (true, extra.path.to_owned()),
     };
     let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
     let claims = match authorizer.verify(authorization).await {
@@ -207,46 +237,17 @@ async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Resp
         request_id: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
-    let response = if *local_report && request.method == "POST" && request.path == LOCAL_REPORT {
-        run_report(app, &request).await
-    } else {
-        match tokio::time::timeout(REQUEST_TIMEOUT, app.handle(request)).await {
+    let response = match target {
+        Target::Function(routed) => match tokio::time::timeout(REQUEST_TIMEOUT, app.serve(routed, request)).await {
             Ok(response) => response,
             Err(_) => service_unavailable(),
-        }
+        },
+        Target::Extra(extra) => (extra.handler)(app.clone(), request.into_request()).await,
     };
     let status = response.status().as_u16();
-    let route =
-        app.route(parts.method.as_str(), parts.uri.path()).map_or_else(|| parts.uri.path().to_owned(), |r| r.route);
     crate::prometheus::record_request(&route, parts.method.as_str(), status, started.elapsed().as_secs_f64());
     tracing::info!(method = %parts.method, path = parts.uri.path(), status, "request");
     Ok(convert(response))
-}
-
-/// The local platform's own route: runs the daily report now, for `{"date": "YYYY-MM-DD"}` or a
-/// backfill's `{"from", "to"}`.
-/// Admins only; it does not exist in `template.yaml`.
-pub const LOCAL_REPORT: &str = "/_local/report";
-
-async fn run_report(app: &App, request: &GatewayRequest) -> lambda_http::Response<Body> {
-    let req = request.clone().into_request();
-    platform::http::respond(
-        async {
-            let caller = platform::http::caller(&req)?;
-            if !caller.admin {
-                return Err(Error::Forbidden("the report needs the orders:admin scope".into()));
-            }
-            let payload: serde_json::Value = platform::http::json_body(&req)?;
-            let summary = daily_report::handle(
-                &app.function("daily-report").report,
-                &payload,
-                platform::domain::Timestamp::now(),
-            )
-            .await?;
-            Ok(platform::http::json(lambda_http::http::StatusCode::OK, &summary))
-        }
-        .await,
-    )
 }
 
 /// What API Gateway answers when the function did not answer within [`REQUEST_TIMEOUT`].

@@ -1,5 +1,5 @@
-//! What the code needs to know of `template.yaml`: the table's keys and indexes, the queues and
-//! their redrive policy, and which function serves which route.
+//! What the server needs to know of `template.yaml`: its functions, and which serves which route.
+//! (The table, queues and bucket it stands up on an emulator are the local platform's business.)
 
 use std::collections::BTreeMap;
 
@@ -9,84 +9,15 @@ use serde_yaml::Value;
 /// The template, compiled in so that tests and the local platform read exactly what deploys.
 pub const TEMPLATE_YAML: &str = include_str!("../../template.yaml");
 
-pub const TABLE: &str = "OrdersTable";
-pub const QUEUE: &str = "OrderQueue";
-pub const DEAD_LETTER_QUEUE: &str = "OrderDeadLetterQueue";
-pub const BUCKET: &str = "ExportsBucket";
-
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("template.yaml is not valid YAML")]
     Yaml(#[from] serde_yaml::Error),
-    #[error("template.yaml has no {0} resource")]
-    Missing(&'static str),
 }
 
 #[derive(Debug, Clone)]
 pub struct Template {
-    pub table: TableSpec,
-    pub queue: QueueSpec,
-    pub dead_letter_queue: QueueSpec,
     pub functions: Vec<FunctionSpec>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TableSpec {
-    pub key_schema: Vec<KeyElement>,
-    pub attribute_definitions: Vec<AttributeDefinition>,
-    #[serde(default)]
-    pub global_secondary_indexes: Vec<IndexSpec>,
-    pub time_to_live_specification: Option<TimeToLive>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct KeyElement {
-    pub attribute_name: String,
-    pub key_type: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AttributeDefinition {
-    pub attribute_name: String,
-    pub attribute_type: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IndexSpec {
-    pub index_name: String,
-    pub key_schema: Vec<KeyElement>,
-    pub projection: Projection,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Projection {
-    pub projection_type: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TimeToLive {
-    pub attribute_name: String,
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct QueueSpec {
-    pub visibility_timeout: Option<i64>,
-    pub message_retention_period: Option<i64>,
-    pub redrive_policy: Option<RedrivePolicy>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RedrivePolicy {
-    pub max_receive_count: i64,
 }
 
 /// A Lambda function of the template: its binary and the HTTP routes it serves.
@@ -133,21 +64,13 @@ impl Template {
 
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
         let document: Document = serde_yaml::from_str(yaml)?;
-        let properties = |id: &'static str| -> Result<Value, TemplateError> {
-            document.resources.get(id).map(|r| r.properties.clone()).ok_or(TemplateError::Missing(id))
-        };
         let functions = document
             .resources
             .iter()
             .filter(|(_, r)| r.kind == "AWS::Serverless::Function")
             .map(|(id, r)| function(id, r))
             .collect();
-        Ok(Self {
-            table: serde_yaml::from_value(properties(TABLE)?)?,
-            queue: serde_yaml::from_value(properties(QUEUE)?)?,
-            dead_letter_queue: serde_yaml::from_value(properties(DEAD_LETTER_QUEUE)?)?,
-            functions,
-        })
+        Ok(Self { functions })
     }
 
     /// The function serving `method path`, where `path` is a route template such as `/orders/{id}`.

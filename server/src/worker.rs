@@ -10,9 +10,43 @@ use platform::exports::S3Exports;
 use platform::payment_provider::StripeProvider;
 use platform::payments::PaymentDeps;
 use platform::store::OrderStore;
+use tokio::task::JoinHandle;
+
+use crate::App;
+use crate::queue::Receive;
 
 /// How often the relay and the reconciler run in AWS (`rate(1 minute)` in `template.yaml`).
 pub const SCHEDULE_PERIOD: Duration = Duration::from_secs(60);
+
+/// The background of a process that works the queue, as the container's worker and the local
+/// platform run it.
+#[derive(Debug, Clone, Copy)]
+pub struct Background {
+    /// How the queue's consumer polls.
+    pub receive: Receive,
+    /// How often the relay (with the sweeper) and the reconciler run.
+    pub period: Duration,
+    /// Whether the daily report runs at 00:05 UTC here too (Kubernetes runs it as a CronJob).
+    pub nightly_report: bool,
+}
+
+/// Starts the background: the queue's consumer (Lambda's event source mapping, so it polls with
+/// the platform's `sqs`, not the function's), the relay, the reconciler and, if asked, the nightly
+/// report, each with its function's clients. The tasks run until aborted.
+pub fn start(app: &App, sqs: aws_sdk_sqs::Client, queue_url: String, background: Background) -> Vec<JoinHandle<()>> {
+    let processor = app.function("order-processor").processor.clone();
+    let relay = app.function("outbox-relay");
+    let (store, events, rules) = (relay.store.clone(), relay.events.clone(), relay.processor.rules.clone());
+    let mut tasks = vec![
+        tokio::spawn(crate::queue::consume(sqs, queue_url, processor, background.receive)),
+        tokio::spawn(relay_every(background.period, store, events, rules)),
+        tokio::spawn(reconcile_every(background.period, app.function("payment-reconciler").payments.clone())),
+    ];
+    if background.nightly_report {
+        tasks.push(tokio::spawn(report_nightly(app.function("daily-report").report.clone())));
+    }
+    tasks
+}
 
 /// Runs the outbox relay and the sweeper every `period`.
 pub async fn relay_every(period: Duration, store: OrderStore, events: EventPublisher, rules: OrderRules) {

@@ -47,7 +47,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut EmulatorSettings)) -> Te
     let sdk = platform::aws::load().await;
     let template = Template::bundled();
     let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let resources = local::provision(&sdk, &template, &prefix).await.expect("provisioning on the emulator");
+    let resources =
+        local::provision(&sdk, &local::specs::Specs::bundled(), &prefix).await.expect("provisioning on the emulator");
     let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let provider = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let provider_url = format!("http://127.0.0.1:{}", provider.local_addr().unwrap().port());
@@ -65,8 +66,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut EmulatorSettings)) -> Te
         settings(&provider_url),
     );
     let harness = server::Clients::new(&sdk, resources.names(), &settings(&provider_url));
-    let authorizer = std::sync::Arc::new(server::auth::Authorizer::new("test-jwt-secret"));
-    tokio::spawn(server::edge::serve(api, std::sync::Arc::new(app.clone()), authorizer));
+    let authorizer = std::sync::Arc::new(local::tokens::authorizer("test-jwt-secret"));
+    let edge = server::edge::Edge::new(std::sync::Arc::new(app.clone()), authorizer);
+    tokio::spawn(server::edge::serve(api, edge.with_routes(vec![local::report_route::route()])));
     TestApp { app, harness, resources, sdk, provider_url }
 }
 

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use server::auth::Authorizer;
 use server::edge::{Edge, Stop};
 use server::{App, Names, Template};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,14 +32,14 @@ async fn ready_follows_the_table_and_turns_false_when_stopping() {
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let timing = Stop { drain: Duration::from_millis(800), grace: Duration::from_secs(5) };
-    let edge = Edge::new(Arc::new(app), Arc::new(Authorizer::new("secret")));
+    let edge = Edge::new(Arc::new(app), Arc::new(local::tokens::authorizer("secret")));
     let serving =
         tokio::spawn(server::edge::serve_until(listener, edge, async { stopped.await.unwrap_or(()) }, timing));
 
     // Act and assert
     assert_eq!(status(address, "/health/live").await, Some(200));
     assert_eq!(status(address, "/health/ready").await, Some(503), "no table yet");
-    local::provision(&test.sdk, &Template::bundled(), &prefix).await.unwrap();
+    local::provision(&test.sdk, &local::specs::Specs::bundled(), &prefix).await.unwrap();
     assert_eq!(status(address, "/health/ready").await, Some(200), "the table answers");
 
     stop.send(()).unwrap();
@@ -57,9 +56,9 @@ async fn metrics_count_requests_by_route_and_the_business_metrics_in_prometheus_
     let test = spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let edge = Edge::new(Arc::new(test.app.clone()), Arc::new(Authorizer::new("secret")));
+    let edge = Edge::new(Arc::new(test.app.clone()), Arc::new(local::tokens::authorizer("secret")));
     tokio::spawn(server::edge::serve_until(listener, edge, std::future::pending(), Stop::default()));
-    let token = server::auth::mint("secret", "metrics-customer", "orders", 60);
+    let token = local::tokens::mint("secret", "metrics-customer", "orders", 60);
     let body = r#"{"currency":"USD","items":[{"sku":"A","quantity":1,"unitPrice":100}]}"#;
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let request = format!(

@@ -42,8 +42,8 @@ fn every_function_crate_is_deployed_by_the_template_and_vice_versa() {
 
 #[test]
 fn the_tables_keys_and_indexes_are_the_key_schema_modules() {
-    let table = Template::bundled().table;
-    let key = |elements: &[server::template::KeyElement]| -> Vec<(String, String)> {
+    let table = local::specs::Specs::bundled().table;
+    let key = |elements: &[local::specs::KeyElement]| -> Vec<(String, String)> {
         elements.iter().map(|k| (k.attribute_name.clone(), k.key_type.clone())).collect()
     };
     let pair = |pk: &str, sk: &str| vec![(pk.to_owned(), "HASH".to_owned()), (sk.to_owned(), "RANGE".to_owned())];

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use local::provider_emulator::{self, EmulatorSettings, Webhook};
+use local::tokens;
 use platform::domain::OrderRules;
 use platform::payment_provider::ProviderSettings;
-use server::auth::{self, Authorizer};
+use server::edge::Edge;
 use server::{App, Settings, Template, worker};
 
 /// Names on the emulator start with this: `local-orders`, `local-order-queue`, ...
@@ -25,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server::prometheus::install();
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let secret = match std::env::var("LOCAL_JWT_SECRET") {
-        Err(_) => auth::DEFAULT_SECRET.to_owned(),
+        Err(_) => tokens::DEFAULT_SECRET.to_owned(),
         Ok(secret) if secret.is_empty() => {
             return Err("LOCAL_JWT_SECRET is set but empty: unset it, or give it a value".into());
         }
@@ -43,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let template = Template::bundled();
     let resources = match local::provision::existing(&sdk, PREFIX).await {
         Some(restored) => restored,
-        None => local::provision(&sdk, &template, PREFIX).await?,
+        None => local::provision(&sdk, &local::specs::Specs::bundled(), PREFIX).await?,
     };
     // The payment provider: the emulator of its API, on its own port, calling our webhook route.
     let provider_port: u16 = std::env::var("PAYMENT_PROVIDER_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(4242);
@@ -72,24 +73,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let as_function = |binary: &str| local::as_function(&sdk, binary, &resources);
     let app = App::new(as_function, template, resources.names(), settings);
 
-    let customer = auth::mint(&secret, "demo-customer", "orders", 24 * 3600);
-    let admin = auth::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
+    let customer = tokens::mint(&secret, "demo-customer", "orders", 24 * 3600);
+    let admin = tokens::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
     println!("{}", banner(port, &provider_url, &resources, &customer, &admin));
 
     // Short polls: a developer sees an order decided within a second or two.
     let receive = server::queue::Receive { wait_seconds: 1, ..Default::default() };
-    // Lambda's event source mapping, not the function's code, polls the queue: as the platform.
-    let (sqs, queue_url) = (platform::aws::sqs(&sdk), resources.queue_url.clone());
-    tokio::spawn(server::queue::consume(sqs, queue_url, app.function("order-processor").processor.clone(), receive));
-    let relay = app.function("outbox-relay");
-    let (store, events, rules) = (relay.store.clone(), relay.events.clone(), relay.processor.rules.clone());
-    tokio::spawn(worker::relay_every(RELAY_PERIOD, store, events, rules));
-    tokio::spawn(worker::reconcile_every(RELAY_PERIOD, app.function("payment-reconciler").payments.clone()));
-    tokio::spawn(worker::report_nightly(app.function("daily-report").report.clone()));
+    let background = worker::Background { receive, period: RELAY_PERIOD, nightly_report: true };
+    worker::start(&app, platform::aws::sqs(&sdk), resources.queue_url.clone(), background);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let edge =
+        Edge::new(Arc::new(app), Arc::new(tokens::authorizer(&secret))).with_routes(vec![local::report_route::route()]);
     tokio::select! {
-        served = server::edge::serve(listener, Arc::new(app), Arc::new(Authorizer::new(&secret))) => served?,
+        served = server::edge::serve(listener, edge) => served?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),
     }
     Ok(())

@@ -5,7 +5,11 @@ use super::*;
 
 const CAPTURING_TOKENS: [&str; 4] = ["tok_visa", "tok_mastercard", "tok_timeout", "tok_refundFails"];
 
-pub(super) async fn create(State(emulator): State<Emulator>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
+pub(super) async fn create(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    Form(params): Form<Params>,
+) -> Response {
     const PATH: &str = "/v1/payment_intents";
     if let Some(answered) = emulator.admit(PATH, &headers, &params) {
         return answered;

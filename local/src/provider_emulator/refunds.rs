@@ -3,7 +3,11 @@
 
 use super::*;
 
-pub(super) async fn create(State(emulator): State<Emulator>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
+pub(super) async fn create(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    Form(params): Form<Params>,
+) -> Response {
     const PATH: &str = "/v1/refunds";
     if let Some(answered) = emulator.admit(PATH, &headers, &params) {
         return answered;

@@ -124,24 +124,15 @@ async fn worker() -> Result<(), Failure> {
     let queue_url = config::var(config::ORDER_QUEUE_URL)?;
     // Long polls of 20 s (SQS's longest): an idle queue costs three requests a minute.
     let receive = server::queue::Receive { wait_seconds: 20, ..Default::default() };
-    let consumer = tokio::spawn(server::queue::consume(
-        platform::aws::sqs(&sdk),
-        queue_url,
-        app.function("order-processor").processor.clone(),
-        receive,
-    ));
-    let relay = app.function("outbox-relay");
-    let (store, events, rules) = (relay.store.clone(), relay.events.clone(), relay.processor.rules.clone());
-    let relay = tokio::spawn(worker::relay_every(worker::SCHEDULE_PERIOD, store, events, rules));
-    let payments = app.function("payment-reconciler").payments.clone();
-    let reconciler = tokio::spawn(worker::reconcile_every(worker::SCHEDULE_PERIOD, payments));
+    let background = worker::Background { receive, period: worker::SCHEDULE_PERIOD, nightly_report: false };
+    let tasks = worker::start(&app, platform::aws::sqs(&sdk), queue_url, background);
     let listener = listener().await?;
     tracing::info!(address = %listener.local_addr()?, "working; health checks served");
     let edge = Edge::health_only(Arc::new(app));
     let served = server::edge::serve_until(listener, edge, terminated(), Stop { drain: Duration::ZERO, ..stop }).await;
     // A batch cut short reappears after its visibility timeout; a scheduled run cut short runs
     // again on the next tick. Both are safe to repeat (DynamoDB conditions decide each write once).
-    for task in [consumer, relay, reconciler] {
+    for task in tasks {
         task.abort();
     }
     Ok(served?)
