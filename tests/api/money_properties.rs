@@ -109,7 +109,8 @@ fn random_payments_refunds_retries_and_crashes_leave_the_books_equal_to_the_prov
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
     proptest!(config, |(steps in proptest::collection::vec(step(), 1..8))| {
-        runtime.block_on(async {
+        // On the heap: the case's future holds every handler's state, more than a test thread's stack.
+        runtime.block_on(Box::pin(async {
             // Arrange: a 2599 order; webhooks arrive twice and up to 200 ms late.
             let app = std::sync::Arc::new(spawn_app_with(|emulator| {
                 emulator.duplicate_deliveries = 1;
@@ -153,6 +154,6 @@ fn random_payments_refunds_retries_and_crashes_leave_the_books_equal_to_the_prov
             assert_eq!((usd(&report.paid), usd(&report.refunded)), (paid, refunded), "{steps:?}");
             assert!(report.pending.captures.is_empty() && report.pending.refunds.is_empty(), "{:?}", report.pending);
             assert!(report.reconciliation.values().all(|books| books.balanced), "{:?}", report.reconciliation);
-        });
+        }));
     });
 }

@@ -279,7 +279,8 @@ async fn a_slow_batch_keeps_its_messages_from_other_consumers_until_it_is_done()
     sqs.send_message().queue_url(&app.resources.queue_url).message_body("slow").send().await.unwrap();
     let taken = receive(&app, 1).await;
     assert_eq!(taken.len(), 1);
-    let extension = server::queue::Extension { every: Duration::from_millis(300), to_seconds: 1 };
+    // Extended to 2 s every 300 ms: a margin of 1.7 s for an extension call on a loaded machine.
+    let extension = server::queue::Extension { every: Duration::from_millis(300), to_seconds: 2 };
     let work = tokio::time::sleep(Duration::from_millis(2500));
 
     // Act
@@ -288,7 +289,7 @@ async fn a_slow_batch_keeps_its_messages_from_other_consumers_until_it_is_done()
 
     // Assert: nobody else got it while it was worked on; not deleted, it comes back afterwards.
     assert_eq!(seen, 0, "another consumer got a message still being processed");
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     let back = receive(&app, 1).await;
     assert_eq!(back.len(), 1);
 

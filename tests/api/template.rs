@@ -111,8 +111,16 @@ fn queue_consumers_schedules_api_and_bucket_have_their_guards() {
     for (id, resource) in &resources {
         for event in resource["Properties"]["Events"].as_mapping().into_iter().flat_map(|e| e.values()) {
             if event["Type"] == "Schedule" {
+                // An event the schedule could not deliver, and a run that failed its retries, both
+                // land in the failed-runs queue.
                 assert_eq!(
-                    event["Properties"]["DeadLetterConfig"]["Type"], "SQS",
+                    tagged(&event["Properties"]["DeadLetterConfig"]["Arn"]),
+                    "!GetAtt FailedRunsQueue.Arn",
+                    "{id:?}: an undelivered run must land somewhere"
+                );
+                assert_eq!(
+                    tagged(&resource["Properties"]["DeadLetterQueue"]["TargetArn"]),
+                    "!GetAtt FailedRunsQueue.Arn",
                     "{id:?}: a failed run must land somewhere"
                 );
             }
