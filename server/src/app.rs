@@ -8,7 +8,7 @@ use platform::domain::OrderRules;
 use platform::events::EventPublisher;
 use platform::exports::S3Exports;
 use platform::payment_provider::{ProviderSettings, StripeProvider};
-use platform::payments::PaymentDeps;
+use platform::cashier::Cashier;
 use platform::secret::Secret;
 use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 
@@ -31,7 +31,7 @@ pub struct Clients {
     pub events: EventPublisher,
     pub idempotency: IdempotencyStore,
     pub cursor_key: Secret,
-    pub payments: PaymentDeps<StripeProvider>,
+    pub payments: Cashier<StripeProvider>,
     pub webhook: payment_webhook::Webhook,
     pub processor: order_processor::Processor,
     pub report: daily_report::Report<S3Exports, StripeProvider>,
@@ -63,7 +63,7 @@ impl Clients {
         let store = OrderStore::new(dynamodb.clone(), table);
         let events = EventPublisher::new(platform::aws::sqs(sdk), queue_url);
         let idempotency = IdempotencyStore::new(dynamodb.clone(), table);
-        let payments = PaymentDeps {
+        let payments = Cashier {
             orders: store.clone(),
             payments: PaymentStore::new(dynamodb, table),
             idempotency: idempotency.clone(),
@@ -71,7 +71,7 @@ impl Clients {
             provider: StripeProvider::new(settings.provider.clone()),
         };
         let webhook = payment_webhook::Webhook {
-            deps: payments.without_provider(),
+            cashier: payments.without_provider(),
             signing_secret: settings.webhook_secret.clone(),
         };
         let processor = order_processor::Processor { store: store.clone(), rules: settings.rules.clone() };

@@ -8,7 +8,7 @@ use platform::domain::{OrderRules, Timestamp};
 use platform::events::EventPublisher;
 use platform::exports::S3Exports;
 use platform::payment_provider::StripeProvider;
-use platform::payments::PaymentDeps;
+use platform::cashier::Cashier;
 use platform::store::OrderStore;
 use tokio::task::JoinHandle;
 
@@ -60,11 +60,11 @@ pub async fn relay_every(period: Duration, store: OrderStore, events: EventPubli
 }
 
 /// Runs the payment reconciler every `period`.
-pub async fn reconcile_every(period: Duration, deps: PaymentDeps<StripeProvider>) {
+pub async fn reconcile_every(period: Duration, cashier: Cashier<StripeProvider>) {
     let mut ticks = tokio::time::interval(period);
     loop {
         ticks.tick().await;
-        if let Err(error) = payment_reconciler::handle(&deps, Timestamp::now()).await {
+        if let Err(error) = payment_reconciler::handle(&cashier, Timestamp::now()).await {
             tracing::warn!(error = ?error, "the payment reconciler failed; it runs again on the next tick");
         }
     }

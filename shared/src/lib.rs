@@ -6,12 +6,15 @@
 //! - [`events`]: queue events and their SQS publisher; [`outbox`] delivers them;
 //! - [`order_decisions`]: deciding orders, for the processor and the sweeper;
 //! - [`exports`]: the exports bucket, streamed to by multipart upload;
+//! - [`cashier`]: the one door for money: paying, refunding, applying the provider's events,
+//!   reconciling;
 //! - [`http`]: the API Gateway edge: callers, bodies, responses, and the one error mapping;
 //! - [`aws`] and [`config`]: clients and settings, built once per cold start; [`secret`]: secrets,
 //!   read again every few minutes;
 //! - [`telemetry`] and [`metrics`]: structured logs with correlation ids, and EMF metrics.
 
 pub mod aws;
+pub mod cashier;
 pub mod config;
 pub mod cursor;
 pub mod domain;
@@ -25,7 +28,7 @@ pub mod metrics;
 pub mod order_decisions;
 pub mod outbox;
 pub mod payment_provider;
-pub mod payments;
+pub mod cashier;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -277,7 +277,7 @@ impl TestApp {
     }
 
     /// Runs the payment reconciler as its schedule would, `later_ms` from now.
-    pub async fn reconcile(&self, later_ms: i64) -> platform::payments::Reconciled {
+    pub async fn reconcile(&self, later_ms: i64) -> platform::cashier::Reconciled {
         let at = platform::domain::Timestamp::from_millis(platform::domain::Timestamp::now().millis() + later_ms);
         payment_reconciler::handle(&self.app.function("payment-reconciler").payments, at).await.unwrap()
     }

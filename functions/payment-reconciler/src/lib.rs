@@ -6,14 +6,14 @@
 
 use platform::domain::Timestamp;
 use platform::payment_provider::PaymentProvider;
-use platform::payments::{PaymentDeps, Reconciled};
+use platform::cashier::{Cashier, Reconciled};
 
 /// How long a payment or refund stays with the request that made it before the reconciler takes
 /// over: longer than any request (the API functions time out after 10 s).
 pub const GRACE_MILLIS: i64 = 30_000;
 
-pub async fn handle<P: PaymentProvider>(deps: &PaymentDeps<P>, now: Timestamp) -> platform::Result<Reconciled> {
-    let run = deps.reconcile(Timestamp::from_millis(now.millis() - GRACE_MILLIS)).await?;
+pub async fn handle<P: PaymentProvider>(cashier: &Cashier<P>, now: Timestamp) -> platform::Result<Reconciled> {
+    let run = cashier.reconcile(Timestamp::from_millis(now.millis() - GRACE_MILLIS)).await?;
     if run != Reconciled::default() {
         tracing::info!(?run, "reconciled pending money");
     }

@@ -8,10 +8,10 @@ async fn main() -> Result<(), Error> {
     platform::telemetry::init();
     let sdk = platform::aws::load().await;
     let provider = platform::aws::payment_provider(&sdk).await?;
-    let deps = platform::payments::PaymentDeps::from_env(&sdk, provider)?;
+    let cashier = platform::cashier::Cashier::from_env(&sdk, provider)?;
     // The schedule's event carries nothing the reconciler needs.
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
-        payment_reconciler::handle(&deps, Timestamp::now())
+        payment_reconciler::handle(&cashier, Timestamp::now())
     }))
     .await
 }

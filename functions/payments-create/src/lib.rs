@@ -2,13 +2,11 @@
 //! charge the card, and settles its answer: 201 `CAPTURED`, 402 declined, or 202 `PENDING` while
 //! the answer is not known (the webhook or the reconciler settles it within minutes).
 
-use platform::domain::{Currency, OrderId, Payment, PaymentId, PaymentStatus, Timestamp, parse_amount};
+use platform::cashier::{Cashier, NewPayment};
+use platform::domain::{Currency, OrderId, Payment, PaymentStatus, parse_amount};
 use platform::error::Problems;
-use platform::faults::{self, Point};
 use platform::http::{self, Body, Request, Response};
 use platform::payment_provider::PaymentProvider;
-use platform::payments::{Charged, PaymentDeps};
-use platform::store::{Begun, StoredPayment};
 use platform::{Error, Result};
 use serde::Deserialize;
 
@@ -21,11 +19,11 @@ struct CreatePayment {
     source: String,
 }
 
-pub async fn handle<P: PaymentProvider>(deps: &PaymentDeps<P>, req: Request) -> Response<Body> {
-    platform::telemetry::traced(&req, http::idempotent(&deps.idempotency, &req, || create(deps, &req))).await
+pub async fn handle<P: PaymentProvider>(cashier: &Cashier<P>, req: Request) -> Response<Body> {
+    platform::telemetry::traced(&req, http::idempotent(&cashier.idempotency, &req, || create(cashier, &req))).await
 }
 
-async fn create<P: PaymentProvider>(deps: &PaymentDeps<P>, req: &Request) -> Result<Response<Body>> {
+async fn create<P: PaymentProvider>(cashier: &Cashier<P>, req: &Request) -> Result<Response<Body>> {
     let caller = http::caller(req)?;
     let body: CreatePayment = http::json_body(req)?;
     let mut problems = Problems::default();
@@ -36,31 +34,13 @@ async fn create<P: PaymentProvider>(deps: &PaymentDeps<P>, req: &Request) -> Res
         problems.push("source", "must be a card token of 1-255 characters");
     }
     problems.into_result()?;
-    let (order_id, amount, currency) = (order_id.expect("valid"), amount.expect("valid"), currency.expect("valid"));
-
-    // Refuse early what cannot succeed; the transaction below checks all of it again, atomically.
-    let order = deps
-        .orders
-        .get(&order_id)
-        .await?
-        .filter(|o| caller.can_access(&o.customer_id))
-        .ok_or_else(Error::order_not_found)?;
-
-    let payment_id =
-        http::idempotency_key(req).map_or_else(PaymentId::new, |key| PaymentId::for_key(&caller.customer_id, key));
-    let payment =
-        Payment::pending(payment_id, (&order.order_id, &order.customer_id), amount, currency, Timestamp::now());
-    let stored = match deps.payments.begin(&caller, &order, &payment, &body.source).await? {
-        Begun::Started => StoredPayment::new(payment, body.source),
-        // The same request ran before: carry on from where it got to.
-        Begun::Existing(stored) if stored.payment.status == PaymentStatus::Pending => stored,
-        Begun::Existing(stored) => return Ok(reply(stored.payment)),
+    let new = NewPayment {
+        order_id: order_id.expect("valid"),
+        amount: amount.expect("valid"),
+        currency: currency.expect("valid"),
+        source: body.source,
     };
-    faults::point(Point::AfterPaymentWrite);
-    match deps.charge(&stored).await? {
-        Charged::Payment(payment) => Ok(reply(payment)),
-        Charged::Refused(refusal) => Err(refusal),
-    }
+    Ok(reply(cashier.pay(&caller, new, http::idempotency_key(req)).await?))
 }
 
 /// 201 once the provider confirmed, 202 while its answer is not known, 402 for a failed payment.

@@ -162,6 +162,15 @@ pub fn parse_reason(reason: Option<String>) -> Result<Option<String>, FieldProbl
     }
 }
 
+/// Where a captured payment is at the provider: what its refunds name there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    /// The payment intent (`pi_...`).
+    pub intent: String,
+    /// The charge that refunds name (`ch_...`).
+    pub charge: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use std::future::Future;
 
 pub use stripe::{ProviderSettings, StripeProvider};
 
+pub use crate::domain::Capture;
 use crate::domain::{Currency, OrderId, PaymentId, RefundId, Timestamp};
 
 /// What to charge: repeated with the same values whenever the outcome is asked for again.
@@ -27,15 +28,6 @@ pub struct ChargeRequest {
     pub source: String,
     pub amount: i64,
     pub currency: Currency,
-}
-
-/// Where a captured payment is at the provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Capture {
-    /// The payment intent (`pi_...`).
-    pub intent: String,
-    /// The charge that refunds name (`ch_...`).
-    pub charge: String,
 }
 
 /// The provider's definitive answer to a charge.

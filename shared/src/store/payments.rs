@@ -9,13 +9,12 @@ use serde::Deserialize;
 use super::transact::{failed_item, new_item, transact, update};
 use super::{Item, change_clauses, decode_order, expr::Expr, from_item, ledger, n, revisions_below, s, to_item};
 use crate::domain::{
-    Caller, LedgerEntry, MAX_REVISIONS_TO_PAY, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId,
+    Caller, Capture, LedgerEntry, MAX_REVISIONS_TO_PAY, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId,
     Revision, Timestamp,
 };
 use crate::error::{Error, Result, ResultExt};
 use crate::events::{EventType, MoneyMoved, OutboxEntry};
 use crate::keys::{self, GSI3, PK, SK};
-use crate::payment_provider::{Capture, ChargeRequest};
 
 /// A payment as stored: what the API shows, and what asking the provider again needs.
 #[derive(Debug, Clone)]
@@ -34,18 +33,6 @@ impl StoredPayment {
     /// A payment just written, before the provider knows of it.
     pub fn new(payment: Payment, source: String) -> Self {
         Self { payment, source, capture: None, provider_refunds: BTreeMap::new() }
-    }
-
-    /// The charge to ask the provider for (again).
-    pub fn charge_request(&self) -> ChargeRequest {
-        let p = &self.payment;
-        ChargeRequest {
-            payment_id: p.payment_id,
-            order_id: p.order_id,
-            source: self.source.clone(),
-            amount: p.amount,
-            currency: p.currency,
-        }
     }
 }
 

@@ -1,31 +1,35 @@
-//! Moving money: asking the provider, and settling what it answers. The payment routes, the
-//! provider's webhook and the reconciler all settle through these, and every settlement is one
-//! conditional transaction on a `PENDING` item, so whichever learns the outcome first wins and
-//! the others change nothing. `docs/payments.md` has the state machines and every fault.
+//! The cashier, the one door for money: paying for an order, refunding a payment, applying what
+//! the provider reports, and reconciling what is still pending. The payment routes, the provider's
+//! webhook and the reconciler each make one call here. Every settlement is one conditional
+//! transaction on a `PENDING` item, so whichever learns the outcome first wins and the others
+//! change nothing. `docs/payments.md` has the state machines and every fault.
 
 use aws_config::SdkConfig;
 
 use crate::aws;
 use crate::config::ConfigError;
-use crate::domain::{Payment, PaymentStatus, Refund, RefundStatus, Timestamp};
+use crate::domain::{
+    Caller, Currency, OrderId, Payment, PaymentId, PaymentStatus, Refund, RefundId, RefundStatus, Timestamp,
+};
 use crate::error::{Error, Result};
 use crate::events::{EventPublisher, OutboxEntry};
 use crate::faults::{self, Point};
 use crate::metrics::{self, Metric};
 use crate::outbox;
-use crate::payment_provider::{ChargeOutcome, PaymentProvider, RefundOutcome, RefundRequest};
+use crate::payment_provider::webhook::ProviderEvent;
+use crate::payment_provider::{ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, Unanswered};
 use crate::store::{
-    IdempotencyStore, OrderStore, PaymentSettlement, PaymentStore, Pending, RefundSettlement, StoredPayment,
+    Begun, IdempotencyStore, OrderStore, PaymentSettlement, PaymentStore, Pending, RefundSettlement, StoredPayment,
 };
 
 /// How many times the reconciler asks about one pending payment or refund before it stops and
 /// leaves it to a person (the `PendingMoneyStuck` metric and its alarm).
 pub const MAX_RECONCILE_ATTEMPTS: u32 = 10;
 
-/// What moving money needs: the provider, and the stores and queue its moves touch. Built once
-/// per cold start by the payment routes, the webhook and the reconciler.
+/// The cashier, with the provider and the stores and queue its moves touch. Built once per cold
+/// start by the payment routes, the webhook and the reconciler.
 #[derive(Debug, Clone)]
-pub struct PaymentDeps<P> {
+pub struct Cashier<P> {
     pub orders: OrderStore,
     pub payments: PaymentStore,
     pub idempotency: IdempotencyStore,
@@ -33,7 +37,7 @@ pub struct PaymentDeps<P> {
     pub provider: P,
 }
 
-impl<P> PaymentDeps<P> {
+impl<P> Cashier<P> {
     /// The clients on `ORDERS_TABLE` and `ORDER_QUEUE_URL`, with `provider`.
     pub fn from_env(sdk: &SdkConfig, provider: P) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -51,11 +55,68 @@ impl<P> PaymentDeps<P> {
 #[derive(Debug, Clone, Copy)]
 pub struct NoProvider;
 
+/// A payment a caller asks for, its input checked.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub order_id: OrderId,
+    pub amount: i64,
+    pub currency: Currency,
+    /// The card token.
+    pub source: String,
+}
+
+/// A refund a caller asks for, its input checked: `amount` (all that is refundable when `None`).
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+}
+
 /// Settling: recording an outcome the provider gave, which needs the stores and queue alone.
-impl<P> PaymentDeps<P> {
+impl<P> Cashier<P> {
+    /// Applies what the provider reports (its webhook): settles the payment or refund the event
+    /// names if it is still `PENDING`; a repeated, late or out-of-order event changes nothing, and
+    /// an event about money that is not ours is acknowledged and ignored.
+    pub async fn apply(&self, event: ProviderEvent) -> Result<()> {
+        let (payment_id, refund_id) = match &event {
+            ProviderEvent::PaymentCaptured { payment_id, .. } | ProviderEvent::PaymentFailed { payment_id, .. } => {
+                (*payment_id, None)
+            }
+            ProviderEvent::Refund { payment_id, refund_id, .. } => (*payment_id, Some(*refund_id)),
+            ProviderEvent::Ignored => return Ok(()),
+        };
+        let Some(stored) = self.payments.get_with_refund(&payment_id, refund_id.as_ref()).await? else {
+            return Ok(());
+        };
+        match event {
+            ProviderEvent::PaymentCaptured { capture, .. } if stored.payment.status == PaymentStatus::Pending => {
+                self.settle(&stored.payment, &PaymentSettlement::Captured(capture)).await?;
+            }
+            ProviderEvent::PaymentFailed { reason, .. } if stored.payment.status == PaymentStatus::Pending => {
+                self.settle(&stored.payment, &PaymentSettlement::Failed(reason)).await?;
+            }
+            ProviderEvent::Refund { refund_id, outcome, .. } => {
+                let Some(refund) = stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) else {
+                    return Ok(());
+                };
+                if refund.status != RefundStatus::Pending {
+                    return Ok(());
+                }
+                match refund_settlement(outcome) {
+                    Ok(settlement) => {
+                        self.settle_refund(&stored.payment, refund, &settlement).await?;
+                    }
+                    Err(provider_id) => self.payments.note_provider_refund(&stored.payment, refund, &provider_id).await?,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The same stores and queue without the provider: all that settling needs.
-    pub fn without_provider(&self) -> PaymentDeps<NoProvider> {
-        PaymentDeps {
+    pub fn without_provider(&self) -> Cashier<NoProvider> {
+        Cashier {
             orders: self.orders.clone(),
             payments: self.payments.clone(),
             idempotency: self.idempotency.clone(),
@@ -67,7 +128,7 @@ impl<P> PaymentDeps<P> {
     /// Settles a `PENDING` payment and delivers its event; returns the payment as it now stands.
     /// When another path settled it first, or the write's own outcome is unknown (a timeout after
     /// DynamoDB may have applied it), the payment is read again: never guessed.
-    pub async fn settle(&self, payment: &Payment, settlement: &PaymentSettlement) -> Result<Payment> {
+    async fn settle(&self, payment: &Payment, settlement: &PaymentSettlement) -> Result<Payment> {
         let now = Timestamp::now();
         match self.payments.settle(payment, settlement, now).await {
             Ok(Some(entry)) => {
@@ -93,8 +154,31 @@ impl<P> PaymentDeps<P> {
         }
     }
 
+    /// Settles a refund as the provider's `outcome` says; a refund still pending keeps the
+    /// provider's id for asking later.
+    async fn settle_refund_outcome(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        outcome: Result<RefundOutcome, Unanswered>,
+    ) -> Result<Refund> {
+        match outcome.map(refund_settlement) {
+            Ok(Ok(settlement)) => self.settle_refund(payment, refund, &settlement).await,
+            Ok(Err(provider_id)) => {
+                if let Err(err) = self.payments.note_provider_refund(payment, refund, &provider_id).await {
+                    tracing::warn!(refund_id = %refund.refund_id, error = ?err, "provider refund id not noted");
+                }
+                Ok(refund.clone())
+            }
+            Err(unanswered) => {
+                tracing::warn!(refund_id = %refund.refund_id, error = %unanswered, "refund left PENDING");
+                Ok(refund.clone())
+            }
+        }
+    }
+
     /// Settles a `PENDING` refund and delivers its event; returns the refund as it now stands.
-    pub async fn settle_refund(
+    async fn settle_refund(
         &self,
         payment: &Payment,
         refund: &Refund,
@@ -144,9 +228,19 @@ impl<P> PaymentDeps<P> {
     }
 }
 
-/// What a charge came to, for the reply.
+/// What a refund's outcome settles it as: `Err(the provider's id)` while the provider has not
+/// decided. The one mapping, for the route's answer, the webhook's event and the reconciler's look.
+fn refund_settlement(outcome: RefundOutcome) -> std::result::Result<RefundSettlement, String> {
+    match outcome {
+        RefundOutcome::Succeeded { id } => Ok(RefundSettlement::Succeeded { provider_id: id }),
+        RefundOutcome::Failed { id, reason } => Ok(RefundSettlement::Failed { provider_id: id, reason }),
+        RefundOutcome::Pending { id } => Err(id),
+    }
+}
+
+/// What a charge came to.
 #[derive(Debug)]
-pub enum Charged {
+enum Charged {
     /// The payment as it stands: `CAPTURED`, `PENDING` (the answer is not known yet), or `FAILED`
     /// by an earlier attempt.
     Payment(Payment),
@@ -164,11 +258,85 @@ pub struct Reconciled {
     pub failed: usize,
 }
 
-impl<P: PaymentProvider> PaymentDeps<P> {
+impl<P: PaymentProvider> Cashier<P> {
+    /// Pays for an order: writes the payment `PENDING` with a hold on the order, asks the provider
+    /// to charge the card and settles its answer. Returns the payment as it stands (`CAPTURED`,
+    /// `PENDING` while the answer is not known, or `FAILED` by an earlier attempt), or the
+    /// provider's refusal now (declined, or an unusable card token). With an idempotency `key`,
+    /// the payment's id is the key's, so a retry carries on the payment its first run wrote.
+    pub async fn pay(&self, caller: &Caller, new: NewPayment, key: Option<&str>) -> Result<Payment> {
+        // Refuse early what cannot succeed; the transaction below checks all of it again, atomically.
+        let order = self
+            .orders
+            .get(&new.order_id)
+            .await?
+            .filter(|o| caller.can_access(&o.customer_id))
+            .ok_or_else(Error::order_not_found)?;
+        let payment_id = key.map_or_else(PaymentId::new, |key| PaymentId::for_key(&caller.customer_id, key));
+        let payment =
+            Payment::pending(payment_id, (&order.order_id, &order.customer_id), new.amount, new.currency, Timestamp::now());
+        let stored = match self.payments.begin(caller, &order, &payment, &new.source).await? {
+            Begun::Started => StoredPayment::new(payment, new.source),
+            // The same request ran before: carry on from where it got to.
+            Begun::Existing(stored) if stored.payment.status == PaymentStatus::Pending => stored,
+            Begun::Existing(stored) => return Ok(stored.payment),
+        };
+        faults::point(Point::AfterPaymentWrite);
+        match self.charge(&stored).await? {
+            Charged::Payment(payment) => Ok(payment),
+            Charged::Refused(refusal) => Err(refusal),
+        }
+    }
+
+    /// Refunds a payment: holds the amount on the payment and its order (`PENDING`), asks the
+    /// provider and settles its answer. Returns the refund as it stands: `SUCCEEDED`, `FAILED`
+    /// (the amount refundable again), or `PENDING` while the money has not moved yet. With an
+    /// idempotency `key`, the refund's id is the key's, so a retry finds the refund its first run
+    /// wrote.
+    pub async fn refund(&self, caller: &Caller, payment_id: PaymentId, new: NewRefund, key: Option<&str>) -> Result<Refund> {
+        let keyed = key.map(|key| RefundId::for_key(&caller.customer_id, key));
+        let stored = self
+            .payments
+            .get_with_refund(&payment_id, keyed.as_ref())
+            .await?
+            .filter(|p| caller.can_access(&p.payment.customer_id))
+            .ok_or_else(Error::payment_not_found)?;
+        let refund_id = keyed.unwrap_or_default(); // a new id
+        let refund = match stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) {
+            // The same request ran before and got as far as its hold.
+            Some(done) => done.clone(),
+            None => {
+                let payment = &stored.payment;
+                let amount = new.amount.unwrap_or(payment.refundable());
+                if amount == 0 || amount > payment.refundable() {
+                    return Err(Error::Conflict(format!("only {} can still be refunded", payment.refundable()).into()));
+                }
+                let refund = Refund::pending(refund_id, payment_id, amount, new.reason, Timestamp::now());
+                match self.payments.begin_refund(payment, &refund).await? {
+                    Begun::Started => refund,
+                    Begun::Existing(existing) => existing,
+                }
+            }
+        };
+        if refund.status != RefundStatus::Pending {
+            return Ok(refund);
+        }
+        faults::point(Point::AfterRefundHold);
+        self.ask_refund(&stored, &refund).await
+    }
+
     /// Asks the provider to charge a `PENDING` payment (again: the provider's idempotency key is
     /// the payment id, so a card is charged once however often this runs) and settles its answer.
-    pub async fn charge(&self, stored: &StoredPayment) -> Result<Charged> {
-        let outcome = self.provider.charge(&stored.charge_request()).await;
+    async fn charge(&self, stored: &StoredPayment) -> Result<Charged> {
+        let p = &stored.payment;
+        let request = ChargeRequest {
+            payment_id: p.payment_id,
+            order_id: p.order_id,
+            source: stored.source.clone(),
+            amount: p.amount,
+            currency: p.currency,
+        };
+        let outcome = self.provider.charge(&request).await;
         faults::point(Point::AfterCharge);
         let (settlement, refusal) = match outcome {
             Ok(ChargeOutcome::Captured(capture)) => (PaymentSettlement::Captured(capture), None),
@@ -193,7 +361,7 @@ impl<P: PaymentProvider> PaymentDeps<P> {
 
     /// Asks the provider to refund (again: keyed by the refund id) and settles its answer; returns
     /// the refund as it now stands.
-    pub async fn refund(&self, stored: &StoredPayment, refund: &Refund) -> Result<Refund> {
+    async fn ask_refund(&self, stored: &StoredPayment, refund: &Refund) -> Result<Refund> {
         let Some(capture) = &stored.capture else {
             return Err(Error::internal("refunding", "a captured payment without its charge"));
         };
@@ -206,31 +374,6 @@ impl<P: PaymentProvider> PaymentDeps<P> {
         let outcome = self.provider.refund(&request).await;
         faults::point(Point::AfterRefund);
         self.settle_refund_outcome(&stored.payment, refund, outcome).await
-    }
-
-    /// Settles a refund as the provider's `outcome` says; a refund still pending keeps the
-    /// provider's id for asking later.
-    async fn settle_refund_outcome(
-        &self,
-        payment: &Payment,
-        refund: &Refund,
-        outcome: Result<RefundOutcome, crate::payment_provider::Unanswered>,
-    ) -> Result<Refund> {
-        let settlement = match outcome {
-            Ok(RefundOutcome::Succeeded { id }) => RefundSettlement::Succeeded { provider_id: id },
-            Ok(RefundOutcome::Failed { id, reason }) => RefundSettlement::Failed { provider_id: id, reason },
-            Ok(RefundOutcome::Pending { id }) => {
-                if let Err(err) = self.payments.note_provider_refund(payment, refund, &id).await {
-                    tracing::warn!(refund_id = %refund.refund_id, error = ?err, "provider refund id not noted");
-                }
-                return Ok(refund.clone());
-            }
-            Err(unanswered) => {
-                tracing::warn!(refund_id = %refund.refund_id, error = %unanswered, "refund left PENDING");
-                return Ok(refund.clone());
-            }
-        };
-        self.settle_refund(payment, refund, &settlement).await
     }
 
     /// Settles every payment and refund `PENDING` since before `before` by asking the provider,
@@ -275,7 +418,7 @@ impl<P: PaymentProvider> PaymentDeps<P> {
                         let outcome = self.provider.refund_status(id).await;
                         self.settle_refund_outcome(&stored.payment, refund, outcome).await?
                     }
-                    None => self.refund(&stored, refund).await?,
+                    None => self.ask_refund(&stored, refund).await?,
                 };
                 refund.status != RefundStatus::Pending
             }
