@@ -8,8 +8,10 @@ use local::provider_emulator::EmulatorSettings;
 use platform::domain::{
     Caller, LineItemInput, Lines, Order, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp,
 };
-use platform::payment_provider::{Capture, ChargeOutcome, PaymentProvider, ProviderSettings, StripeProvider};
-use platform::store::{OrderStore, PaymentSettlement, PaymentStore, RefundSettlement, StoredPayment};
+use platform::payment_provider::{
+    Capture, ChargeOutcome, ChargeRequest, PaymentProvider, ProviderSettings, StripeProvider,
+};
+use platform::store::{OrderStore, PaymentSettlement, PaymentStore, RefundSettlement};
 use serde_json::{Value, json};
 use server::api_gateway::GatewayRequest;
 
@@ -225,8 +227,14 @@ impl World {
             Timestamp::now(),
         );
         self.payments.begin(caller, order, &payment, "tok_visa").await?;
-        let stored = StoredPayment::new(payment.clone(), "tok_visa".into());
-        let ChargeOutcome::Captured(capture) = self.provider.charge(&stored.charge_request()).await? else {
+        let request = ChargeRequest {
+            payment_id: payment.payment_id,
+            order_id: payment.order_id,
+            source: "tok_visa".into(),
+            amount,
+            currency: payment.currency,
+        };
+        let ChargeOutcome::Captured(capture) = self.provider.charge(&request).await? else {
             return Err("the provider emulator did not capture tok_visa".into());
         };
         self.payments.settle(&payment, &PaymentSettlement::Captured(capture), Timestamp::now()).await?;

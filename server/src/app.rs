@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use lambda_http::{Body, Response, http::StatusCode};
+use platform::cashier::Cashier;
 use platform::domain::OrderRules;
 use platform::events::EventPublisher;
 use platform::exports::S3Exports;
 use platform::payment_provider::{ProviderSettings, StripeProvider};
-use platform::cashier::Cashier;
 use platform::secret::Secret;
 use platform::store::{IdempotencyStore, OrderStore, PaymentStore};
 

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use platform::cashier::Cashier;
 use platform::domain::{OrderRules, Timestamp};
 use platform::events::EventPublisher;
 use platform::exports::S3Exports;
 use platform::payment_provider::StripeProvider;
-use platform::cashier::Cashier;
 use platform::store::OrderStore;
 use tokio::task::JoinHandle;
 

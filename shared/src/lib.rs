@@ -28,7 +28,6 @@ pub mod metrics;
 pub mod order_decisions;
 pub mod outbox;
 pub mod payment_provider;
-pub mod cashier;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -4,9 +4,9 @@
 //! and one it made is reported, never repeated. After `MAX_RECONCILE_ATTEMPTS` it stops asking
 //! and the `PendingMoneyStuck` metric's alarm calls a person.
 
+use platform::cashier::{Cashier, Reconciled};
 use platform::domain::Timestamp;
 use platform::payment_provider::PaymentProvider;
-use platform::cashier::{Cashier, Reconciled};
 
 /// How long a payment or refund stays with the request that made it before the reconciler takes
 /// over: longer than any request (the API functions time out after 10 s).

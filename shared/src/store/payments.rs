@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::transact::{failed_item, new_item, transact, update};
 use super::{Item, change_clauses, decode_order, expr::Expr, from_item, ledger, n, revisions_below, s, to_item};
 use crate::domain::{
-    Caller, Capture, LedgerEntry, MAX_REVISIONS_TO_PAY, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund, RefundId,
-    Revision, Timestamp,
+    Caller, Capture, LedgerEntry, MAX_REVISIONS_TO_PAY, Order, OrderStatus, Payment, PaymentId, PaymentStatus, Refund,
+    RefundId, Revision, Timestamp,
 };
 use crate::error::{Error, Result, ResultExt};
 use crate::events::{EventType, MoneyMoved, OutboxEntry};

@@ -4,6 +4,10 @@
 //! transaction on a `PENDING` item, so whichever learns the outcome first wins and the others
 //! change nothing. `docs/payments.md` has the state machines and every fault.
 
+mod reconcile;
+
+pub use reconcile::{MAX_RECONCILE_ATTEMPTS, Reconciled};
+
 use aws_config::SdkConfig;
 
 use crate::aws;
@@ -17,14 +21,12 @@ use crate::faults::{self, Point};
 use crate::metrics::{self, Metric};
 use crate::outbox;
 use crate::payment_provider::webhook::ProviderEvent;
-use crate::payment_provider::{ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, Unanswered};
-use crate::store::{
-    Begun, IdempotencyStore, OrderStore, PaymentSettlement, PaymentStore, Pending, RefundSettlement, StoredPayment,
+use crate::payment_provider::{
+    ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, Unanswered,
 };
-
-/// How many times the reconciler asks about one pending payment or refund before it stops and
-/// leaves it to a person (the `PendingMoneyStuck` metric and its alarm).
-pub const MAX_RECONCILE_ATTEMPTS: u32 = 10;
+use crate::store::{
+    Begun, IdempotencyStore, OrderStore, PaymentSettlement, PaymentStore, RefundSettlement, StoredPayment,
+};
 
 /// The cashier, with the provider and the stores and queue its moves touch. Built once per cold
 /// start by the payment routes, the webhook and the reconciler.
@@ -106,7 +108,9 @@ impl<P> Cashier<P> {
                     Ok(settlement) => {
                         self.settle_refund(&stored.payment, refund, &settlement).await?;
                     }
-                    Err(provider_id) => self.payments.note_provider_refund(&stored.payment, refund, &provider_id).await?,
+                    Err(provider_id) => {
+                        self.payments.note_provider_refund(&stored.payment, refund, &provider_id).await?
+                    }
                 }
             }
             _ => {}
@@ -178,12 +182,7 @@ impl<P> Cashier<P> {
     }
 
     /// Settles a `PENDING` refund and delivers its event; returns the refund as it now stands.
-    async fn settle_refund(
-        &self,
-        payment: &Payment,
-        refund: &Refund,
-        settlement: &RefundSettlement,
-    ) -> Result<Refund> {
+    async fn settle_refund(&self, payment: &Payment, refund: &Refund, settlement: &RefundSettlement) -> Result<Refund> {
         let now = Timestamp::now();
         match self.payments.settle_refund(payment, refund, settlement, now).await {
             Ok(Some(entry)) => {
@@ -248,16 +247,6 @@ enum Charged {
     Refused(Error),
 }
 
-/// What one reconciliation run did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reconciled {
-    pub settled: usize,
-    pub still_pending: usize,
-    pub given_up: usize,
-    pub failed: usize,
-}
-
 impl<P: PaymentProvider> Cashier<P> {
     /// Pays for an order: writes the payment `PENDING` with a hold on the order, asks the provider
     /// to charge the card and settles its answer. Returns the payment as it stands (`CAPTURED`,
@@ -273,8 +262,13 @@ impl<P: PaymentProvider> Cashier<P> {
             .filter(|o| caller.can_access(&o.customer_id))
             .ok_or_else(Error::order_not_found)?;
         let payment_id = key.map_or_else(PaymentId::new, |key| PaymentId::for_key(&caller.customer_id, key));
-        let payment =
-            Payment::pending(payment_id, (&order.order_id, &order.customer_id), new.amount, new.currency, Timestamp::now());
+        let payment = Payment::pending(
+            payment_id,
+            (&order.order_id, &order.customer_id),
+            new.amount,
+            new.currency,
+            Timestamp::now(),
+        );
         let stored = match self.payments.begin(caller, &order, &payment, &new.source).await? {
             Begun::Started => StoredPayment::new(payment, new.source),
             // The same request ran before: carry on from where it got to.
@@ -293,7 +287,13 @@ impl<P: PaymentProvider> Cashier<P> {
     /// (the amount refundable again), or `PENDING` while the money has not moved yet. With an
     /// idempotency `key`, the refund's id is the key's, so a retry finds the refund its first run
     /// wrote.
-    pub async fn refund(&self, caller: &Caller, payment_id: PaymentId, new: NewRefund, key: Option<&str>) -> Result<Refund> {
+    pub async fn refund(
+        &self,
+        caller: &Caller,
+        payment_id: PaymentId,
+        new: NewRefund,
+        key: Option<&str>,
+    ) -> Result<Refund> {
         let keyed = key.map(|key| RefundId::for_key(&caller.customer_id, key));
         let stored = self
             .payments
@@ -374,55 +374,5 @@ impl<P: PaymentProvider> Cashier<P> {
         let outcome = self.provider.refund(&request).await;
         faults::point(Point::AfterRefund);
         self.settle_refund_outcome(&stored.payment, refund, outcome).await
-    }
-
-    /// Settles every payment and refund `PENDING` since before `before` by asking the provider,
-    /// each on its own (one that fails does not stop the others).
-    pub async fn reconcile(&self, before: Timestamp) -> Result<Reconciled> {
-        let mut run = Reconciled::default();
-        for pending in self.payments.pending_since(before).await? {
-            match self.reconcile_one(&pending).await {
-                Ok(Some(true)) => run.settled += 1,
-                Ok(Some(false)) => run.still_pending += 1,
-                Ok(None) => run.given_up += 1,
-                Err(err) => {
-                    run.failed += 1;
-                    tracing::error!(?pending, error = ?err, "reconciling failed; it is tried again on the next run");
-                }
-            }
-        }
-        let stuck = Metric::count("PendingMoneyStuck", run.given_up as i64);
-        metrics::emit(&[Metric::count("PendingMoneySettled", run.settled as i64), stuck], None, &[]);
-        Ok(run)
-    }
-
-    /// `Some(settled)`, or `None` once it has been tried too often.
-    async fn reconcile_one(&self, pending: &Pending) -> Result<Option<bool>> {
-        if self.payments.count_attempt(pending).await? > MAX_RECONCILE_ATTEMPTS {
-            tracing::error!(?pending, "still PENDING after every reconciliation attempt; needs a person");
-            return Ok(None);
-        }
-        let stored = self.payments.get_with_refund(&pending.payment_id, pending.refund_id.as_ref()).await?;
-        let Some(stored) = stored else { return Ok(Some(false)) };
-        let settled = match pending.refund_id {
-            None => match self.charge(&stored).await? {
-                Charged::Payment(payment) => payment.status != PaymentStatus::Pending,
-                Charged::Refused(_) => true,
-            },
-            Some(refund_id) => {
-                let Some(refund) = stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) else {
-                    return Ok(Some(false));
-                };
-                let refund = match stored.provider_refunds.get(&refund_id) {
-                    Some(id) => {
-                        let outcome = self.provider.refund_status(id).await;
-                        self.settle_refund_outcome(&stored.payment, refund, outcome).await?
-                    }
-                    None => self.ask_refund(&stored, refund).await?,
-                };
-                refund.status != RefundStatus::Pending
-            }
-        };
-        Ok(Some(settled))
     }
 }
