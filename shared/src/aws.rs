@@ -4,6 +4,7 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
+use crate::cashier::Cashier;
 use crate::config::{self, ConfigError, Vars};
 use crate::events::EventPublisher;
 use crate::payment_provider::{ProviderSettings, StripeProvider};
@@ -73,6 +74,18 @@ pub fn payment_store(sdk: &SdkConfig) -> Result<PaymentStore, ConfigError> {
 /// The idempotency records in the table named by `ORDERS_TABLE`.
 pub fn idempotency_store(sdk: &SdkConfig) -> Result<IdempotencyStore, ConfigError> {
     Ok(IdempotencyStore::new(dynamodb(sdk), config::var(config::ORDERS_TABLE)?))
+}
+
+/// The cashier over the table named by `ORDERS_TABLE` and the queue named by `ORDER_QUEUE_URL`,
+/// asking `provider`.
+pub fn cashier<P>(sdk: &SdkConfig, provider: P) -> Result<Cashier<P>, ConfigError> {
+    Ok(Cashier {
+        orders: order_store(sdk)?,
+        payments: payment_store(sdk)?,
+        idempotency: idempotency_store(sdk)?,
+        events: event_publisher(sdk)?,
+        provider,
+    })
 }
 
 /// The publisher to the queue named by `ORDER_QUEUE_URL`.

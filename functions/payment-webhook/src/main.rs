@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = platform::aws::load().await;
     let signing_secret =
         platform::aws::secret(&sdk, config::PAYMENT_WEBHOOK_KEY, config::PAYMENT_WEBHOOK_SECRET).await?;
-    let cashier = platform::cashier::Cashier::from_env(&sdk, platform::cashier::NoProvider)?;
+    let cashier = platform::aws::cashier(&sdk, platform::cashier::NoProvider)?;
     let webhook = payment_webhook::Webhook { cashier, signing_secret };
     platform::http::run(|req| payment_webhook::handle(&webhook, req)).await
 }

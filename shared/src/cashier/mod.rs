@@ -8,10 +8,6 @@ mod reconcile;
 
 pub use reconcile::{MAX_RECONCILE_ATTEMPTS, Reconciled};
 
-use aws_config::SdkConfig;
-
-use crate::aws;
-use crate::config::ConfigError;
 use crate::domain::{
     Caller, Currency, OrderId, Payment, PaymentId, PaymentStatus, Refund, RefundId, RefundStatus, Timestamp,
 };
@@ -29,7 +25,7 @@ use crate::store::{
 };
 
 /// The cashier, with the provider and the stores and queue its moves touch. Built once per cold
-/// start by the payment routes, the webhook and the reconciler.
+/// start by the payment routes, the webhook and the reconciler (`aws::cashier`).
 #[derive(Debug, Clone)]
 pub struct Cashier<P> {
     pub orders: OrderStore,
@@ -37,19 +33,6 @@ pub struct Cashier<P> {
     pub idempotency: IdempotencyStore,
     pub events: EventPublisher,
     pub provider: P,
-}
-
-impl<P> Cashier<P> {
-    /// The clients on `ORDERS_TABLE` and `ORDER_QUEUE_URL`, with `provider`.
-    pub fn from_env(sdk: &SdkConfig, provider: P) -> Result<Self, ConfigError> {
-        Ok(Self {
-            orders: aws::order_store(sdk)?,
-            payments: aws::payment_store(sdk)?,
-            idempotency: aws::idempotency_store(sdk)?,
-            events: aws::event_publisher(sdk)?,
-            provider,
-        })
-    }
 }
 
 /// The webhook's provider: none. It records what the provider said and never asks it anything,
