@@ -84,6 +84,9 @@ async fn payments_that_cannot_be_taken_get_their_documented_error_and_write_noth
         ("declined card", body(&order, json!(100), "USD", "tok_chargeDeclined"), 402, "PAYMENT_DECLINED"),
         ("insufficient funds", body(&order, json!(100), "USD", "tok_insufficientFunds"), 402, "PAYMENT_DECLINED"),
         ("unknown card token", body(&order, json!(100), "USD", "tok_amex"), 400, "VALIDATION_FAILED"),
+        ("a card number as source", body(&order, json!(100), "USD", "4242424242424242"), 400, "VALIDATION_FAILED"),
+        ("an empty source", body(&order, json!(100), "USD", ""), 400, "VALIDATION_FAILED"),
+        ("a source of another shape", body(&order, json!(100), "USD", "tok_<script>"), 400, "VALIDATION_FAILED"),
         ("zero amount", body(&order, json!(0), "USD", "tok_visa"), 400, "VALIDATION_FAILED"),
         ("negative amount", body(&order, json!(-100), "USD", "tok_visa"), 400, "VALIDATION_FAILED"),
         (
@@ -107,7 +110,7 @@ async fn payments_that_cannot_be_taken_get_their_documented_error_and_write_noth
         assert_eq!(reply.error_code(), code, "{name}");
     }
     // The provider refused three (two declines, an unknown token): those are recorded FAILED, and
-    // nothing else was written.
+    // nothing else was written (a malformed source is refused before anything is stored).
     assert_eq!(app.items_with_prefix(keys::PAYMENT_PREFIX).await, 3);
     let order = app.request("GET", &format!("/orders/{order}")).send().await.body;
     assert_eq!(order["paid"], json!(0));
@@ -125,4 +128,37 @@ async fn a_cancelled_order_cannot_be_paid() {
 
     assert_eq!(reply.status, 409);
     assert_eq!(app.items_with_prefix(keys::PAYMENT_PREFIX).await, 0);
+}
+
+#[tokio::test]
+async fn refusals_are_final_failed_payments_with_a_code_never_the_providers_text() {
+    // Arrange: one order per card, each paid with a key so the payment can be read back.
+    let app = spawn_app().await;
+    let alice = platform::domain::CustomerId::parse("sub", "alice").unwrap();
+    let cases = [
+        ("tok_chargeDeclined", 402, "card_declined"),
+        ("tok_insufficientFunds", 402, "insufficient_funds"),
+        ("tok_threeDSecureRequired", 402, "authentication_required"),
+        ("tok_amex", 400, "provider_refused"),
+    ];
+    for (token, status, code) in cases {
+        let order = app.confirmed_order("alice").await["orderId"].as_str().unwrap().to_owned();
+        let body = json!({"orderId": order, "amount": 2599, "currency": "USD", "source": token});
+
+        // Act
+        let reply = app.request("POST", "/payments").header("idempotency-key", token).json(&body).send().await;
+
+        // Assert: FAILED at once with the code, the order's hold released, nothing captured.
+        assert_eq!(reply.status, status, "{token}: {reply:?}");
+        let id = platform::domain::PaymentId::for_key(&alice, token);
+        let payment = app.request("GET", &format!("/payments/{id}")).send().await.body;
+        assert_eq!(
+            (payment["status"].as_str(), payment["failureReason"].as_str()),
+            (Some("FAILED"), Some(code)),
+            "{token}"
+        );
+        let raw = app.raw_order(&order).await;
+        assert_eq!(raw["committed"].as_n().unwrap(), "0", "{token}: the hold was released");
+    }
+    assert_eq!(app.provider_books().await["captures"], 0);
 }

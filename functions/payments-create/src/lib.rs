@@ -2,12 +2,12 @@
 //! charge the card, and settles its answer: 201 `CAPTURED`, 402 declined, or 202 `PENDING` while
 //! the answer is not known (the webhook or the reconciler settles it within minutes).
 
-use platform::cashier::{Cashier, NewPayment};
-use platform::domain::{Currency, OrderId, Payment, PaymentStatus, parse_amount};
+use platform::Result;
+use platform::cashier::{Cashier, NewPayment, declined};
+use platform::domain::{Currency, OrderId, Payment, PaymentStatus, parse_amount, parse_source};
 use platform::error::Problems;
 use platform::http::{self, Body, Request, Response};
 use platform::payment_provider::PaymentProvider;
-use platform::{Error, Result};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -30,15 +30,13 @@ async fn create<P: PaymentProvider>(cashier: &Cashier<P>, req: &Request) -> Resu
     let order_id = problems.check(OrderId::parse("orderId", &body.order_id));
     let amount = problems.check(parse_amount("amount", body.amount));
     let currency = problems.check(Currency::parse("currency", &body.currency));
-    if body.source.is_empty() || body.source.len() > 255 {
-        problems.push("source", "must be a card token of 1-255 characters");
-    }
+    let source = problems.check(parse_source("source", &body.source));
     problems.into_result()?;
     let new = NewPayment {
         order_id: order_id.expect("valid"),
         amount: amount.expect("valid"),
         currency: currency.expect("valid"),
-        source: body.source,
+        source: source.expect("valid"),
     };
     Ok(reply(cashier.pay(&caller, new, http::idempotency_key(req)).await?))
 }
@@ -50,8 +48,7 @@ fn reply(payment: Payment) -> Response<Body> {
         PaymentStatus::Captured => http::created(&location, &payment),
         PaymentStatus::Pending => http::accepted(&location, &payment),
         PaymentStatus::Failed => {
-            let reason = payment.failure_reason.unwrap_or_else(|| "the payment failed".into());
-            http::error_response(&Error::PaymentDeclined(reason.into()))
+            http::error_response(&declined(payment.failure_reason.as_deref().unwrap_or("unknown")))
         }
     }
 }

@@ -1,9 +1,11 @@
-//! Payment intents: created confirmed with automatic capture (or declined, or answered late, as
-//! the card token says), and read back.
+//! Payment intents: created confirmed with automatic capture (or declined, left needing customer
+//! authentication, answered late, or captured behind a 500, as the card token says), read back,
+//! and cancelled.
 
 use super::*;
 
-const CAPTURING_TOKENS: [&str; 4] = ["tok_visa", "tok_mastercard", "tok_timeout", "tok_refundFails"];
+const CAPTURING_TOKENS: [&str; 5] =
+    ["tok_visa", "tok_mastercard", "tok_timeout", "tok_refundFails", "tok_providerError"];
 
 pub(super) async fn create(
     State(emulator): State<Emulator>,
@@ -45,6 +47,20 @@ pub(super) async fn create(
                 books.charges.insert(charge, charge_record);
                 books.captures += 1;
                 books.intents.insert(intent_id, intent.clone());
+                if token == "tok_providerError" {
+                    // Captured, yet answered (and, per its key, replayed) as the provider's failure.
+                    let error = json!({"type": "api_error", "message": "An unknown error occurred"});
+                    let body = json!({"error": error, "payment_intent": intent});
+                    (500, body)
+                } else {
+                    (200, intent)
+                }
+            }
+            "tok_threeDSecureRequired" => {
+                // The card asks the customer to authenticate (3-D Secure): confirmed, not paid.
+                intent["status"] = "requires_action".into();
+                intent["next_action"] = json!({"type": "use_stripe_sdk"});
+                books.intents.insert(intent_id, intent.clone());
                 (200, intent)
             }
             "tok_chargeDeclined" | "tok_insufficientFunds" => {
@@ -53,10 +69,13 @@ pub(super) async fn create(
                 } else {
                     ("insufficient_funds", "Your card has insufficient funds.")
                 };
-                intent["status"] = "requires_payment_method".into();
-                books.intents.insert(intent_id, intent.clone());
                 let error = json!({"type": "card_error", "code": "card_declined", "decline_code": code,
-                    "message": message, "payment_intent": intent});
+                    "message": message});
+                intent["status"] = "requires_payment_method".into();
+                intent["last_payment_error"] = error.clone();
+                books.intents.insert(intent_id, intent.clone());
+                let mut error = error;
+                error["payment_intent"] = intent;
                 (402, json!({"error": error}))
             }
             _ => {
@@ -67,8 +86,10 @@ pub(super) async fn create(
         }
     };
     emulator.remember(PATH, &headers, &params, status, &body);
-    match status {
-        200 => emulator.notify("payment_intent.succeeded", &body),
+    match (status, body["status"].as_str()) {
+        (200, Some("succeeded")) => emulator.notify("payment_intent.succeeded", &body),
+        (200, _) => emulator.notify("payment_intent.requires_action", &body),
+        (500, _) => emulator.notify("payment_intent.succeeded", &body["payment_intent"]),
         _ => emulator.notify("payment_intent.payment_failed", &body["error"]["payment_intent"]),
     }
     if token == "tok_timeout" {
@@ -86,4 +107,34 @@ pub(super) async fn get(State(emulator): State<Emulator>, headers: HeaderMap, Pa
         Some(intent) => answer(200, intent.clone()),
         None => error(StatusCode::NOT_FOUND, "invalid_request_error", "No such payment_intent", json!({})),
     }
+}
+
+/// `POST /v1/payment_intents/{id}/cancel`: an intent not yet paid is cancelled (and stays so);
+/// one that succeeded or was cancelled already cannot be.
+pub(super) async fn cancel(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(params): Form<Params>,
+) -> Response {
+    let path = format!("/v1/payment_intents/{id}/cancel");
+    if let Some(answered) = emulator.admit(&path, &headers, &params) {
+        return answered;
+    }
+    let cancelled = {
+        let mut books = emulator.books.lock().unwrap();
+        let Some(intent) = books.intents.get_mut(&id) else {
+            return error(StatusCode::NOT_FOUND, "invalid_request_error", "No such payment_intent", json!({}));
+        };
+        if matches!(intent["status"].as_str(), Some("succeeded" | "canceled")) {
+            let message = format!("This PaymentIntent's status is {}, so it cannot be canceled.", intent["status"]);
+            let extra = json!({"code": "payment_intent_unexpected_state"});
+            return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, extra);
+        }
+        intent["status"] = "canceled".into();
+        intent.clone()
+    };
+    emulator.remember(&path, &headers, &params, 200, &cancelled);
+    emulator.notify("payment_intent.canceled", &cancelled);
+    answer(200, cancelled)
 }

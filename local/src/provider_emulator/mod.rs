@@ -8,7 +8,9 @@
 //! - the contract's card tokens: `tok_visa`, `tok_mastercard` capture; `tok_chargeDeclined`,
 //!   `tok_insufficientFunds` decline (402); `tok_timeout` captures but answers only after
 //!   [`EmulatorSettings::slow_answer`]; `tok_refundFails` captures, and its refunds go `pending`,
-//!   then `failed`; anything else is a 400;
+//!   then `failed`; `tok_threeDSecureRequired` leaves the intent needing customer authentication
+//!   (`requires_action`, which `POST /v1/payment_intents/{id}/cancel` cancels); `tok_providerError`
+//!   captures but answers 500, and replays that 500 for its key; anything else is a 400;
 //! - webhooks signed as the provider signs them (`Stripe-Signature: t=..,v1=..`), retried until
 //!   answered 2xx, and, as configured, sent more than once and out of order.
 //!
@@ -144,6 +146,7 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: EmulatorSettings
     let app = Router::new()
         .route("/v1/payment_intents", post(intents::create))
         .route("/v1/payment_intents/{id}", get(intents::get))
+        .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
         .route("/v1/refunds/{id}", get(refunds::get))
         .route("/v1/charges", get(lists::charges))
         .route("/v1/refunds", get(lists::refunds).post(refunds::create))

@@ -18,7 +18,7 @@ use crate::metrics::{self, Metric};
 use crate::outbox;
 use crate::payment_provider::webhook::ProviderEvent;
 use crate::payment_provider::{
-    ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest, Unanswered,
+    ChargeOutcome, ChargeRequest, PROVIDER_REFUSED, PaymentProvider, RefundOutcome, RefundRequest, Unanswered,
 };
 use crate::store::{
     Begun, IdempotencyStore, OrderStore, PaymentSettlement, PaymentStore, RefundSettlement, StoredPayment,
@@ -220,6 +220,12 @@ fn refund_settlement(outcome: RefundOutcome) -> std::result::Result<RefundSettle
     }
 }
 
+/// The 402 of a payment that failed, naming its failure reason (a short code, never the
+/// provider's text).
+pub fn declined(reason: &str) -> Error {
+    Error::PaymentDeclined(format!("the payment failed: {reason}").into())
+}
+
 /// What a charge came to.
 #[derive(Debug)]
 enum Charged {
@@ -323,13 +329,14 @@ impl<P: PaymentProvider> Cashier<P> {
         faults::point(Point::AfterCharge);
         let (settlement, refusal) = match outcome {
             Ok(ChargeOutcome::Captured(capture)) => (PaymentSettlement::Captured(capture), None),
-            Ok(ChargeOutcome::Declined(reason)) => {
-                (PaymentSettlement::Failed(reason.clone()), Some(Error::PaymentDeclined(reason.into())))
-            }
-            Ok(ChargeOutcome::InvalidSource(reason)) => (
-                PaymentSettlement::Failed(reason),
+            Ok(ChargeOutcome::Declined(code)) => (PaymentSettlement::Failed(code.into()), Some(declined(code))),
+            Ok(ChargeOutcome::InvalidSource) => (
+                PaymentSettlement::Failed(PROVIDER_REFUSED.into()),
                 Some(Error::invalid("source", "is not a card token the payment provider knows")),
             ),
+            Ok(ChargeOutcome::Refused) => {
+                (PaymentSettlement::Failed(PROVIDER_REFUSED.into()), Some(declined(PROVIDER_REFUSED)))
+            }
             Err(unanswered) => {
                 tracing::warn!(payment_id = %stored.payment.payment_id, error = %unanswered, "payment left PENDING");
                 return Ok(Charged::Payment(stored.payment.clone()));

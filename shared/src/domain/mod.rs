@@ -16,6 +16,8 @@ pub use ids::{CustomerId, OrderId, PaymentId, RefundId, Sku};
 pub use ledger::{LedgerEntry, Movement};
 pub use money::{Currency, MAX_UNIT_PRICE};
 pub use order::{Change, LineItem, LineItemInput, Lines, MAX_ITEMS, MAX_QUANTITY, Order, OrderStatus};
-pub use payment::{Capture, MAX_AMOUNT, Payment, PaymentStatus, Refund, RefundStatus, parse_amount, parse_reason};
+pub use payment::{
+    Capture, MAX_AMOUNT, Payment, PaymentStatus, Refund, RefundStatus, parse_amount, parse_reason, parse_source,
+};
 pub use rules::OrderRules;
 pub use time::Timestamp;

@@ -151,6 +151,21 @@ impl Refund {
     }
 }
 
+/// A payment's `source`: the provider's card token or payment method id,
+/// `^(tok|pm|src)_[A-Za-z0-9_]{1,250}$`. Anything else (a card number sent by mistake, say) is
+/// refused before it is stored anywhere.
+pub fn parse_source(field: &str, source: &str) -> Result<String, FieldProblem> {
+    let rest = ["tok_", "pm_", "src_"].iter().find_map(|prefix| source.strip_prefix(prefix));
+    match rest {
+        Some(rest)
+            if (1..=250).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            Ok(source.to_owned())
+        }
+        _ => Err(FieldProblem::new(field, "must be a card token or payment method id (tok_..., pm_... or src_...)")),
+    }
+}
+
 /// A refund reason: at most [`MAX_REASON_CHARS`] characters, no control characters.
 pub fn parse_reason(reason: Option<String>) -> Result<Option<String>, FieldProblem> {
     match reason {
@@ -174,6 +189,17 @@ pub struct Capture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_are_provider_tokens_and_nothing_else() {
+        for good in ["tok_visa", "pm_1AbC", "src_x", &format!("tok_{}", "a".repeat(250))] {
+            assert_eq!(parse_source("source", good).as_deref(), Ok(good), "{good}");
+        }
+        let too_long = format!("tok_{}", "a".repeat(251));
+        for bad in ["", "tok_", "4242424242424242", "tok visa", "tok_vi-sa", "card_x", "tok_é", too_long.as_str()] {
+            assert!(parse_source("source", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn amounts_are_positive_and_bounded() {

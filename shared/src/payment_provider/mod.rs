@@ -34,11 +34,19 @@ pub struct ChargeRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeOutcome {
     Captured(Capture),
-    /// The card was declined; nothing was taken.
-    Declined(String),
+    /// The card was declined, or needs an authentication this API does not support; nothing was
+    /// taken. The reason is a short code (`card_declined`, `insufficient_funds`,
+    /// `authentication_required`), never the provider's text.
+    Declined(&'static str),
     /// The provider does not know the card token; nothing was taken.
-    InvalidSource(String),
+    InvalidSource,
+    /// The provider refused the request for good (an amount outside its limits, an unsupported
+    /// currency, a key it does not accept); nothing was taken.
+    Refused,
 }
+
+/// The failure reason of money the provider refused for good.
+pub const PROVIDER_REFUSED: &str = "provider_refused";
 
 /// What to refund, repeated with the same values whenever the outcome is asked for again.
 #[derive(Debug, Clone, PartialEq, Eq)]

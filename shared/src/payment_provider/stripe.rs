@@ -13,7 +13,8 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::{
-    Capture, ChargeOutcome, ChargeRequest, PaymentProvider, ProviderTotals, RefundOutcome, RefundRequest, Unanswered,
+    Capture, ChargeOutcome, ChargeRequest, PROVIDER_REFUSED, PaymentProvider, ProviderTotals, RefundOutcome,
+    RefundRequest, Unanswered,
 };
 use crate::domain::Timestamp;
 use crate::secret::Secret;
@@ -86,6 +87,27 @@ impl StripeProvider {
     }
 }
 
+impl StripeProvider {
+    /// Cancels a confirmed intent that was not paid, keyed by the payment, so nothing can be taken
+    /// on it later (a cancelled intent stays cancelled: asking again changes nothing).
+    async fn cancel(&self, intent: &Value, request: &ChargeRequest) -> Result<(), Unanswered> {
+        const OPERATION: &str = "cancelling a payment intent";
+        let id = text(&intent["id"]).unwrap_or_default();
+        let path = format!(
+            "/v1/payment_intents/{}/cancel",
+            form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        );
+        let key = Some(format!("{}-cancel", request.payment_id));
+        let (status, json) = self.call(OPERATION, Method::POST, &path, &[], key).await?;
+        match status.as_u16() {
+            200 => Ok(()),
+            // Already cancelled, or never confirmed: either way nothing will be taken.
+            400 if json["error"]["code"] == "payment_intent_unexpected_state" => Ok(()),
+            _ => Err(error_of(OPERATION, status, &json)),
+        }
+    }
+}
+
 /// Objects listed per page (the provider's maximum).
 const LIST_PAGE: &str = "100";
 
@@ -133,6 +155,25 @@ fn add(totals: &mut std::collections::BTreeMap<String, i64>, object: &Value) {
     *totals.entry(currency).or_default() += object["amount"].as_i64().unwrap_or_default();
 }
 
+/// Whether a 4xx answer refuses the request for good, so nothing moved and asking again cannot
+/// change it: anything but a rate limit (429), a key still in use by a request in flight (409), or
+/// a key first used with other parameters (`idempotency_error`, which says nothing of the first).
+fn refused_for_good(status: u16, error: &Value) -> bool {
+    (400..500).contains(&status) && !matches!(status, 409 | 429) && error["type"] != "idempotency_error"
+}
+
+/// A decline's short code, from the provider's `decline_code` or `code` (never its message).
+pub(super) fn decline_code(error: &Value) -> &'static str {
+    let said = |name: &str| error["decline_code"] == name || error["code"] == name;
+    if said("insufficient_funds") {
+        "insufficient_funds"
+    } else if said("authentication_required") {
+        "authentication_required"
+    } else {
+        "card_declined"
+    }
+}
+
 /// What a non-2xx answer says went wrong, or that it is not an answer we can act on.
 fn error_of(operation: &'static str, status: StatusCode, json: &Value) -> Unanswered {
     let message = json["error"]["message"].as_str().unwrap_or("no error message").to_owned();
@@ -174,20 +215,39 @@ impl PaymentProvider for StripeProvider {
         let key = Some(request.payment_id.to_string());
         let (status, json) = self.call(OPERATION, Method::POST, "/v1/payment_intents", &form, key).await?;
         let error = &json["error"];
-        match status.as_u16() {
-            200 if json["status"] == "succeeded" => {
+        match (status.as_u16(), json["status"].as_str()) {
+            (200, Some("succeeded")) => {
                 let capture = text(&json["id"]).zip(text(&json["latest_charge"]));
                 capture.map(|(intent, charge)| ChargeOutcome::Captured(Capture { intent, charge })).ok_or_else(|| {
                     Unanswered { operation: OPERATION, source: "a succeeded intent without its charge".into() }
                 })
             }
-            402 if error["type"] == "card_error" => {
-                Ok(ChargeOutcome::Declined(text(&error["message"]).unwrap_or_else(|| "the card was declined".into())))
+            // Confirmed but not paid: the card needs the customer to authenticate (3-D Secure), which
+            // this API does not support, or it was refused. The intent is cancelled, so nothing can
+            // be taken on it later; the payment fails now.
+            (
+                200,
+                Some(state @ ("requires_action" | "requires_payment_method" | "requires_confirmation" | "canceled")),
+            ) => {
+                if state != "canceled" {
+                    self.cancel(&json, request).await?;
+                }
+                Ok(ChargeOutcome::Declined(if state == "requires_action" {
+                    "authentication_required"
+                } else {
+                    "card_declined"
+                }))
             }
-            400 if error["type"] == "invalid_request_error"
-                && error["param"].as_str().is_some_and(|p| p.contains("token")) =>
+            (402, _) if error["type"] == "card_error" => Ok(ChargeOutcome::Declined(decline_code(error))),
+            (400, _)
+                if error["type"] == "invalid_request_error"
+                    && error["param"].as_str().is_some_and(|p| p.contains("token")) =>
             {
-                Ok(ChargeOutcome::InvalidSource(text(&error["message"]).unwrap_or_default()))
+                Ok(ChargeOutcome::InvalidSource)
+            }
+            (status, _) if refused_for_good(status, error) => {
+                tracing::error!(status, code = error["code"].as_str(), "the provider refused a charge for good");
+                Ok(ChargeOutcome::Refused)
             }
             _ => Err(error_of(OPERATION, status, &json)),
         }
@@ -207,15 +267,16 @@ impl PaymentProvider for StripeProvider {
         let error = &json["error"];
         match status.as_u16() {
             200 => refund_outcome(&json).ok_or_else(|| error_of(OPERATION, status, &json)),
-            // The provider refused to make it (more than the charge holds, say): nothing moved.
-            400 if error["type"] == "invalid_request_error" => {
-                Ok(RefundOutcome::Failed { id: None, reason: text(&error["message"]).unwrap_or_default() })
+            // The provider refused to make it (more than the charge holds, a key it does not accept):
+            // nothing moved.
+            status if refused_for_good(status, error) => {
+                tracing::error!(status, code = error["code"].as_str(), "the provider refused a refund for good");
+                Ok(RefundOutcome::Failed { id: None, reason: PROVIDER_REFUSED.into() })
             }
             _ => Err(error_of(OPERATION, status, &json)),
         }
     }
 
-    #[tracing::instrument(skip(self))]
     #[tracing::instrument(skip(self))]
     async fn totals(&self, from: Timestamp, to: Timestamp) -> Result<ProviderTotals, Unanswered> {
         let mut totals = ProviderTotals::default();

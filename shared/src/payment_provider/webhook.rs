@@ -84,8 +84,7 @@ impl ProviderEvent {
                 }
             }
             ("payment_intent.payment_failed", Some(payment_id)) => {
-                let reason =
-                    text(&object["last_payment_error"]["message"]).unwrap_or_else(|| "the card was declined".into());
+                let reason = super::stripe::decline_code(&object["last_payment_error"]).to_owned();
                 Self::PaymentFailed { payment_id, reason }
             }
             ("refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated", Some(payment_id)) => {
