@@ -157,11 +157,12 @@ async fn a_declined_card_is_a_402_card_error() {
     };
     assert!(matches!(provider_.charge(&request).await.unwrap(), ChargeOutcome::Declined(_)));
 
-    // The mock: no payment intents (a difference from the documented API), so the adapter's charge
-    // gets no answer; a raw charge declines with the error the adapter reads.
+    // The mock: no payment intents (a difference from the documented API): its 404 is a refusal
+    // for good, as any 4xx of a first execution (nothing moved); a raw charge declines with the
+    // error the adapter reads.
     let (mock, url) = provider(Server::StripeMock).await;
     assert!(
-        mock.charge(&request).await.is_err(),
+        matches!(mock.charge(&request).await, Ok(ChargeOutcome::Refused)),
         "stripe-stateful-mock now has payment intents: run the charge tests on it"
     );
     let (status, declined) =
