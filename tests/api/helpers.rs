@@ -249,6 +249,21 @@ impl TestApp {
             .expect("the order exists")
     }
 
+    /// A payment's item as stored.
+    pub async fn raw_payment(&self, payment_id: &str) -> std::collections::HashMap<String, AttributeValue> {
+        let key = keys::payment(&platform::domain::PaymentId::parse("id", payment_id).unwrap());
+        platform::aws::dynamodb(&self.sdk)
+            .get_item()
+            .table_name(&self.resources.table)
+            .key(keys::PK, AttributeValue::S(key.pk))
+            .key(keys::SK, AttributeValue::S(key.sk))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the payment exists")
+    }
+
     /// Sets stored attributes directly, standing in for flows (payments) outside these routes.
     pub async fn force(&self, order_id: &str, attribute: &str, value: AttributeValue) {
         platform::aws::dynamodb(&self.sdk)

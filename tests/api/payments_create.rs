@@ -2,7 +2,7 @@ use futures::future::join_all;
 use platform::keys;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn paying_the_whole_total_captures_the_payment_and_marks_the_order_paid() {
@@ -161,4 +161,25 @@ async fn refusals_are_final_failed_payments_with_a_code_never_the_providers_text
         assert_eq!(raw["committed"].as_n().unwrap(), "0", "{token}: the hold was released");
     }
     assert_eq!(app.provider_books().await["captures"], 0);
+}
+
+#[tokio::test]
+async fn the_card_token_is_kept_only_while_the_payment_is_pending() {
+    // Arrange: one payment captured at once, one whose answer is lost.
+    let app = &spawn_app_with(|emulator| emulator.webhook = None).await;
+    let pay = |token: &'static str| async move {
+        let order = app.confirmed_order("alice").await["orderId"].as_str().unwrap().to_owned();
+        let body = json!({"orderId": order, "amount": 2599, "currency": "USD", "source": token});
+        app.request("POST", "/payments").json(&body).send().await.body["paymentId"].as_str().unwrap().to_owned()
+    };
+
+    // Act
+    let captured = pay("tok_visa").await;
+    let pending = pay("tok_timeout").await;
+
+    // Assert: the pending one keeps its token, to be asked again; the settled one has none.
+    assert!(!app.raw_payment(&captured).await.contains_key("source"));
+    assert!(app.raw_payment(&pending).await.contains_key("source"));
+    app.reconcile(60_000).await;
+    assert!(!app.raw_payment(&pending).await.contains_key("source"), "settled by the reconciler");
 }

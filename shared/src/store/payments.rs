@@ -244,7 +244,9 @@ impl PaymentStore {
             }
         };
         let still_pending = [expr.eq("status", s(PaymentStatus::Pending.as_str()))];
-        let write = format!("SET {} REMOVE {gsi3pk}, {gsi3sk}", sets.join(", "));
+        // The card token was kept only to ask the provider again; a settled payment never is.
+        let source = expr.name("source");
+        let write = format!("SET {} REMOVE {gsi3pk}, {gsi3sk}, {source}", sets.join(", "));
         let payment_update = update(&self.table, keys::payment(&payment.payment_id), write, &still_pending, expr)?;
 
         let entry = money_entry(kind, payment, None, now);
