@@ -291,6 +291,11 @@ impl TestApp {
         serde_json::from_slice(&body).unwrap()
     }
 
+    /// One of the provider emulator's controls (`/_emulator/outage`, `/_emulator/clock`).
+    pub async fn emulator_control(&self, path: &str, body: Value) {
+        emulator_control(&self.provider_url, path, body).await;
+    }
+
     /// Runs the payment reconciler as its schedule would, `later_ms` from now.
     pub async fn reconcile(&self, later_ms: i64) -> platform::cashier::Reconciled {
         let at = platform::domain::Timestamp::from_millis(platform::domain::Timestamp::now().millis() + later_ms);
@@ -396,4 +401,16 @@ pub fn order_body() -> Value {
             {"sku": "SKU-2", "quantity": 1, "unitPrice": 99}
         ]
     })
+}
+
+/// Posts `body` to one of the provider emulator's controls at `url`.
+pub async fn emulator_control(url: &str, path: &str, body: Value) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<hyper::body::Bytes>>();
+    let request = hyper::Request::post(format!("{url}{path}"))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_string())))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
 }

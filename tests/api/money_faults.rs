@@ -315,3 +315,26 @@ async fn a_refund_that_dies_at_any_step_returns_the_money_once_whether_retried_o
         }
     }
 }
+
+#[tokio::test]
+async fn a_payment_begun_during_an_outage_is_pending_and_captured_once_after_it() {
+    // Arrange: the provider unreachable, no webhooks.
+    let app = spawn_app_with(|emulator| emulator.webhook = None).await;
+    let order = confirmed(&app).await;
+    app.emulator_control("/_emulator/outage", serde_json::json!({"seconds": 300})).await;
+
+    // Act: pay during the outage; the reconciler tries during it, then after it.
+    let reply = app.request("POST", "/payments").json(&payment_body(&order, 2599, "tok_visa")).send().await;
+    let during = app.reconcile(LATER_MS).await;
+    app.emulator_control("/_emulator/outage", serde_json::json!({"seconds": 0})).await;
+    let after = app.reconcile(LATER_MS).await;
+
+    // Assert: nothing reached the provider during the outage; afterwards it settled once.
+    assert_eq!((reply.status, reply.body["status"].as_str()), (202, Some("PENDING")), "{reply:?}");
+    assert_eq!((during.settled, during.still_pending), (0, 1));
+    assert_eq!(after.settled, 1);
+    let payment = reply.body["paymentId"].as_str().unwrap().to_owned();
+    assert_eq!(get(&app, &format!("/payments/{payment}")).await["status"], "CAPTURED");
+    assert_eq!(app.provider_books().await["captures"], 1);
+    assert_books_agree(&app, &payment).await;
+}

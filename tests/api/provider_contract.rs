@@ -212,3 +212,28 @@ async fn the_totals_of_a_period_count_what_was_captured_and_refunded_in_it() {
         assert_eq!((isk(&later.captured), isk(&later.refunded)), (0, 0), "{server:?}: nothing was made then");
     }
 }
+
+#[tokio::test]
+async fn a_key_is_forgotten_after_24_hours_of_the_providers_clock_and_then_charges_again() {
+    // Our emulator only: the mock has no clock to move. Stripe keeps a key's result 24 hours.
+    let (provider_, url) = provider(Server::Emulator).await;
+    let request = ChargeRequest {
+        payment_id: PaymentId::new(),
+        order_id: OrderId::new(),
+        source: "tok_visa".into(),
+        amount: 500,
+        currency: Currency::parse("c", "USD").unwrap(),
+    };
+    let first = provider_.charge(&request).await.unwrap();
+
+    // Within the day the key answers the first result again; a day later it is a new charge.
+    let again = provider_.charge(&request).await.unwrap();
+    crate::helpers::emulator_control(&url, "/_emulator/clock", serde_json::json!({"advanceSeconds": 25 * 3600})).await;
+    let later = provider_.charge(&request).await.unwrap();
+
+    assert_eq!(again, first);
+    let (ChargeOutcome::Captured(first), ChargeOutcome::Captured(later)) = (first, later) else {
+        panic!("tok_visa captures")
+    };
+    assert_ne!(first.charge, later.charge, "the forgotten key charged the card a second time");
+}

@@ -40,7 +40,7 @@ pub(super) async fn create(
                     payment_id,
                     amount,
                     currency: currency.clone(),
-                    created: epoch_seconds(),
+                    created: books.now(),
                     held: 0,
                     token: token.clone(),
                 };

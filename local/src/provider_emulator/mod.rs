@@ -18,7 +18,10 @@
 //!   `limit` and `starting_after`, as the daily report's reconciliation reads them;
 //!
 //! `GET /_emulator/books` is the emulator's own: what it captured and refunded per payment id, so
-//! tests can check the platform's books against the provider's.
+//! tests can check the platform's books against the provider's. `POST /_emulator/outage`
+//! `{"seconds": N}` makes every API request fail (503, nothing runs) for N seconds; `POST
+//! /_emulator/clock` `{"advanceSeconds": N}` moves its clock forward: a result is kept for its
+//! idempotency key 24 hours of that clock, then forgotten, as Stripe does.
 
 mod intents;
 mod lists;
@@ -86,13 +89,23 @@ struct Books {
     idempotency: HashMap<(String, String), Stored>,
     captures: u64,
     serial: u64,
+    /// How far the emulator's clock is ahead of the real one (`POST /_emulator/clock`).
+    clock_ahead_seconds: i64,
+    /// Until when every API request fails without reaching the provider (`POST /_emulator/outage`).
+    outage_until: Option<std::time::Instant>,
 }
+
+/// How long a result is kept for its idempotency key, as Stripe keeps it: then it is forgotten,
+/// and the same key makes a new request.
+const KEY_KEPT_SECONDS: i64 = 24 * 3600;
 
 /// An answer kept for an idempotency key, with the parameters it answered.
 struct Stored {
     params: Params,
     status: u16,
     body: Value,
+    /// When it was first answered, by the emulator's clock.
+    at: i64,
 }
 
 struct Charge {
@@ -115,11 +128,13 @@ impl Charge {
     }
 }
 
-fn epoch_seconds() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 impl Books {
+    /// Epoch seconds by the emulator's clock, as the provider stamps its objects.
+    fn now(&self) -> i64 {
+        let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        real + self.clock_ahead_seconds
+    }
+
     fn id(&mut self, prefix: &str) -> String {
         self.serial += 1;
         format!("{prefix}_{:08}{}", self.serial, &uuid::Uuid::new_v4().simple().to_string()[..8])
@@ -150,7 +165,10 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: EmulatorSettings
         .route("/v1/refunds/{id}", get(refunds::get))
         .route("/v1/charges", get(lists::charges))
         .route("/v1/refunds", get(lists::refunds).post(refunds::create))
+        .route_layer(axum::middleware::from_fn_with_state(emulator.clone(), unreachable_in_an_outage))
         .route("/_emulator/books", get(books))
+        .route("/_emulator/outage", post(outage))
+        .route("/_emulator/clock", post(clock))
         .with_state(emulator);
     axum::serve(listener, app).await
 }
@@ -186,8 +204,12 @@ impl Emulator {
     /// The stored answer of an idempotent request, or a 400 when the key came with other parameters.
     fn replay(&self, path: &str, headers: &HeaderMap, params: &Params) -> Option<Response> {
         let key = headers.get("idempotency-key")?.to_str().ok()?;
-        let books = self.books.lock().unwrap();
-        let stored = books.idempotency.get(&(path.to_owned(), key.to_owned()))?;
+        let mut books = self.books.lock().unwrap();
+        let entry = (path.to_owned(), key.to_owned());
+        if books.idempotency.get(&entry).is_some_and(|stored| books.now() - stored.at >= KEY_KEPT_SECONDS) {
+            books.idempotency.remove(&entry); // forgotten: the key makes a new request
+        }
+        let stored = books.idempotency.get(&entry)?;
         if &stored.params != params {
             let message =
                 "Keys for idempotent requests can only be used with the same parameters they were first used with.";
@@ -199,7 +221,7 @@ impl Emulator {
     fn remember(&self, path: &str, headers: &HeaderMap, params: &Params, status: u16, body: &Value) {
         if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
             let mut books = self.books.lock().unwrap();
-            let stored = Stored { params: params.clone(), status, body: body.clone() };
+            let stored = Stored { params: params.clone(), status, body: body.clone(), at: books.now() };
             books.idempotency.insert((path.to_owned(), key.to_owned()), stored);
         }
     }
@@ -208,6 +230,41 @@ impl Emulator {
 /// The `metadata[name]` parameters of a request, by name.
 fn metadata(params: &Params) -> BTreeMap<&str, &String> {
     params.iter().filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?, v))).collect()
+}
+
+/// During an outage, an API request fails as if it never reached the provider: nothing runs, the
+/// caller gets a 503.
+async fn unreachable_in_an_outage(
+    State(emulator): State<Emulator>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let outage = emulator.books.lock().unwrap().outage_until.is_some_and(|until| std::time::Instant::now() < until);
+    if outage {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "api_error", "the provider is unreachable", json!({}));
+    }
+    next.run(request).await
+}
+
+/// `POST /_emulator/outage {"seconds": N}`: every API request fails for N seconds (0 ends it).
+async fn outage(State(emulator): State<Emulator>, Json(body): Json<Value>) -> Response {
+    let Some(seconds) = body["seconds"].as_u64() else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "seconds: a whole number", json!({}));
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(seconds);
+    emulator.books.lock().unwrap().outage_until = (seconds > 0).then_some(until);
+    answer(200, json!({"outageSeconds": seconds}))
+}
+
+/// `POST /_emulator/clock {"advanceSeconds": N}`: moves the emulator's clock forward, so stored
+/// keys expire as they would after that long.
+async fn clock(State(emulator): State<Emulator>, Json(body): Json<Value>) -> Response {
+    let Some(seconds) = body["advanceSeconds"].as_i64().filter(|s| *s >= 0) else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "advanceSeconds: a whole number", json!({}));
+    };
+    let mut books = emulator.books.lock().unwrap();
+    books.clock_ahead_seconds += seconds;
+    answer(200, json!({"now": books.now()}))
 }
 
 /// `{"captures": n, "payments": {"<payment id>": {"captured": amount, "refunded": succeeded}}}`.

@@ -39,7 +39,7 @@ pub(super) async fn create(
         let refund = json!({
             "id": id, "object": "refund", "amount": amount, "currency": currency, "charge": charge_id,
             "payment_intent": intent, "status": if fails { "pending" } else { "succeeded" }, "metadata": metadata,
-            "created": epoch_seconds(),
+            "created": books.now(),
         });
         books.charges.get_mut(&charge_id).expect("found above").held += amount;
         books.refunds.insert(id, refund.clone());
