@@ -237,21 +237,15 @@ impl TestApp {
 
     /// The raw stored item of an order.
     pub async fn raw_order(&self, order_id: &str) -> std::collections::HashMap<String, AttributeValue> {
-        platform::aws::dynamodb(&self.sdk)
-            .get_item()
-            .table_name(&self.resources.table)
-            .key(keys::PK, AttributeValue::S(order_key(order_id).pk))
-            .key(keys::SK, AttributeValue::S(order_key(order_id).sk))
-            .send()
-            .await
-            .unwrap()
-            .item
-            .expect("the order exists")
+        self.raw_item(order_key(order_id)).await
     }
 
-    /// A payment's item as stored.
+    /// The raw stored item of a payment.
     pub async fn raw_payment(&self, payment_id: &str) -> std::collections::HashMap<String, AttributeValue> {
-        let key = keys::payment(&platform::domain::PaymentId::parse("id", payment_id).unwrap());
+        self.raw_item(keys::payment(&platform::domain::PaymentId::parse("id", payment_id).unwrap())).await
+    }
+
+    async fn raw_item(&self, key: keys::Key) -> std::collections::HashMap<String, AttributeValue> {
         platform::aws::dynamodb(&self.sdk)
             .get_item()
             .table_name(&self.resources.table)
@@ -261,7 +255,7 @@ impl TestApp {
             .await
             .unwrap()
             .item
-            .expect("the payment exists")
+            .expect("the item exists")
     }
 
     /// Sets stored attributes directly, standing in for flows (payments) outside these routes.
@@ -281,21 +275,6 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// The provider emulator's books: `{"captures": n, "payments": {id: {"captured", "refunded"}}}`.
-    pub async fn provider_books(&self) -> Value {
-        use http_body_util::BodyExt;
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http::<http_body_util::Empty<hyper::body::Bytes>>();
-        let uri = format!("{}/_emulator/books", self.provider_url).parse().unwrap();
-        let body = client.get(uri).await.unwrap().into_body().collect().await.unwrap().to_bytes();
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    /// One of the provider emulator's controls (`/_emulator/outage`, `/_emulator/clock`).
-    pub async fn emulator_control(&self, path: &str, body: Value) {
-        emulator_control(&self.provider_url, path, body).await;
-    }
-
     /// Runs the payment reconciler as its schedule would, `later_ms` from now.
     pub async fn reconcile(&self, later_ms: i64) -> platform::cashier::Reconciled {
         let at = platform::domain::Timestamp::from_millis(platform::domain::Timestamp::now().millis() + later_ms);
@@ -401,16 +380,4 @@ pub fn order_body() -> Value {
             {"sku": "SKU-2", "quantity": 1, "unitPrice": 99}
         ]
     })
-}
-
-/// Posts `body` to one of the provider emulator's controls at `url`.
-pub async fn emulator_control(url: &str, path: &str, body: Value) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Full<hyper::body::Bytes>>();
-    let request = hyper::Request::post(format!("{url}{path}"))
-        .header("content-type", "application/json")
-        .body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_string())))
-        .unwrap();
-    let response = client.request(request).await.unwrap();
-    assert_eq!(response.status(), 200, "{path}");
 }

@@ -1,3 +1,4 @@
+mod emulator;
 mod helpers;
 
 mod fixtures;

@@ -228,7 +228,7 @@ async fn a_key_is_forgotten_after_24_hours_of_the_providers_clock_and_then_charg
 
     // Within the day the key answers the first result again; a day later it is a new charge.
     let again = provider_.charge(&request).await.unwrap();
-    crate::helpers::emulator_control(&url, "/_emulator/clock", serde_json::json!({"advanceSeconds": 25 * 3600})).await;
+    crate::emulator::emulator_control(&url, "/_emulator/clock", serde_json::json!({"advanceSeconds": 25 * 3600})).await;
     let later = provider_.charge(&request).await.unwrap();
 
     assert_eq!(again, first);
