@@ -57,6 +57,7 @@ impl World {
             base_url: provider_url.clone(),
             api_key: PROVIDER_KEY.into(),
             timeout: std::time::Duration::from_secs(5),
+            limits: local::provider_emulator::limits(),
         });
         Ok(Self { resources, store, payments, provider_url, provider, days_used: Default::default() })
     }

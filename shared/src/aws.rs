@@ -7,7 +7,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider:
 use crate::cashier::Cashier;
 use crate::config::{self, ConfigError, Vars};
 use crate::events::EventPublisher;
-use crate::payment_provider::{ProviderSettings, StripeProvider};
+use crate::payment_provider::{AmountLimits, ProviderSettings, StripeProvider};
 use crate::secret::Secret;
 use crate::store::{IdempotencyStore, OrderStore, PaymentStore};
 
@@ -120,6 +120,7 @@ pub async fn provider_settings(sdk: &SdkConfig) -> Result<ProviderSettings, Conf
         base_url: config::Env.get(config::PAYMENT_PROVIDER_URL).unwrap_or_else(|| "https://api.stripe.com".into()),
         api_key: secret(sdk, config::PAYMENT_PROVIDER_API_KEY, config::PAYMENT_PROVIDER_KEY_SECRET).await?,
         timeout: std::time::Duration::from_millis(timeout.unwrap_or(3000)),
+        limits: AmountLimits::Stripe,
     })
 }
 

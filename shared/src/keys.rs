@@ -186,10 +186,15 @@ pub fn pending_shard(shard: u32) -> String {
     format!("PENDING#{shard}")
 }
 
-/// The `gsi3` keys a payment or refund item carries while it is `PENDING`: found by the
-/// reconciler once it has been pending since before a threshold.
-pub fn pending_keys(id_shard: u32, since: Timestamp, id: &impl std::fmt::Display) -> [(&'static str, String); 2] {
-    [(GSI3.pk, pending_shard(id_shard % PENDING_SHARDS)), (GSI3.sk, format!("{since}#{id}"))]
+/// The `gsi3` keys a payment or refund item carries while it is `PENDING`: the sort key starts
+/// with when the reconciler should next look at it (`due`), so its query finds what is due.
+pub fn pending_keys(id_shard: u32, due: Timestamp, id: &impl std::fmt::Display) -> [(&'static str, String); 2] {
+    [(GSI3.pk, pending_shard(id_shard % PENDING_SHARDS)), (GSI3.sk, pending_due(due, id))]
+}
+
+/// The `gsi3` sort key of a pending payment or refund the reconciler should look at from `due`.
+pub fn pending_due(due: Timestamp, id: &impl std::fmt::Display) -> String {
+    format!("{due}#{id}")
 }
 
 /// The partition of `gsi4` for one shard of orders awaiting a decision.

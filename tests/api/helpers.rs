@@ -81,6 +81,7 @@ pub fn settings(provider_url: &str) -> Settings {
             base_url: provider_url.to_owned(),
             api_key: PROVIDER_KEY.into(),
             timeout: PROVIDER_TIMEOUT,
+            limits: local::provider_emulator::limits(),
         },
         webhook_secret: WEBHOOK_SECRET.into(),
     }

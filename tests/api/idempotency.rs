@@ -101,7 +101,7 @@ async fn keys_belong_to_their_caller() {
 #[tokio::test]
 async fn errors_are_replayed_too_and_malformed_keys_rejected() {
     let app = spawn_app().await;
-    let declined = json!({"orderId": uuid::Uuid::new_v4(), "amount": 1, "currency": "USD", "source": "tok_visa"});
+    let declined = json!({"orderId": uuid::Uuid::new_v4(), "amount": 2599, "currency": "USD", "source": "tok_visa"});
 
     let first = app.request("POST", "/payments").header("Idempotency-Key", "e-1").json(&declined).send().await;
     let again = app.request("POST", "/payments").header("Idempotency-Key", "e-1").json(&declined).send().await;

@@ -20,6 +20,7 @@ mod payments_get;
 mod payments_refund;
 mod property_tests;
 mod provider_contract;
+mod provider_outages;
 mod release_check;
 mod report;
 mod secrets;

@@ -6,7 +6,7 @@ use platform::faults::{self, Point};
 use serde_json::json;
 
 use crate::helpers::{TestApp, spawn_app_with};
-use crate::money_faults::{LATER_MS, assert_books_agree, confirmed, get, payment_body};
+use crate::money_faults::{HOUR_MS, LATER_MS, assert_books_agree, confirmed, get, payment_body};
 
 /// One step of a random money workload.
 #[derive(Debug, Clone)]
@@ -127,7 +127,7 @@ fn random_payments_refunds_retries_and_crashes_leave_the_books_equal_to_the_prov
             tokio::time::sleep(std::time::Duration::from_millis(400)).await;
             app.reconcile(LATER_MS).await;
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            app.reconcile(LATER_MS).await;
+            app.reconcile(LATER_MS + HOUR_MS).await;
 
             // Assert
             let books = app.provider_books().await;

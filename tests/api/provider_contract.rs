@@ -14,7 +14,8 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use platform::domain::{Currency, OrderId, PaymentId, RefundId};
 use platform::payment_provider::{
-    ChargeOutcome, ChargeRequest, PaymentProvider, ProviderSettings, RefundOutcome, RefundRequest, StripeProvider,
+    AmountLimits, ChargeOutcome, ChargeRequest, PaymentProvider, ProviderSettings, RefundOutcome, RefundRequest,
+    StripeProvider,
 };
 use serde_json::Value;
 
@@ -40,7 +41,12 @@ async fn provider(server: Server) -> (StripeProvider, String) {
         Server::StripeMock => std::env::var("STRIPE_MOCK_URL")
             .expect("STRIPE_MOCK_URL is not set: run the tests with scripts/test, which starts stripe-stateful-mock"),
     };
-    let settings = ProviderSettings { base_url: url.clone(), api_key: KEY.into(), timeout: Duration::from_secs(5) };
+    let settings = ProviderSettings {
+        base_url: url.clone(),
+        api_key: KEY.into(),
+        timeout: Duration::from_secs(5),
+        limits: AmountLimits::Stripe,
+    };
     (StripeProvider::new(settings), url)
 }
 

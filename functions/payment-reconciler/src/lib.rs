@@ -1,19 +1,15 @@
-//! The payment reconciler: on a schedule, asks the provider about every payment and refund left
-//! `PENDING` longer than [`GRACE_MILLIS`] and settles them. Asking again is always safe: the
-//! provider's idempotency key is our id, so a charge or refund it never received is made once,
-//! and one it made is reported, never repeated. After `MAX_RECONCILE_ATTEMPTS` it stops asking
-//! and the `PendingMoneyStuck` metric's alarm calls a person.
+//! The payment reconciler: on a schedule, settles every payment and refund left `PENDING` whose
+//! next look is due (`Cashier::reconcile`): it looks each up at the provider by our id, and asks
+//! for it again (with the same idempotency key) only while the provider keeps that key, so money
+//! is never moved twice. It keeps looking, less often as a movement ages; one still unknown a
+//! day after it began is counted in `PendingMoneyStuck`, whose alarm calls a person.
 
 use platform::cashier::{Cashier, Reconciled};
 use platform::domain::Timestamp;
 use platform::payment_provider::PaymentProvider;
 
-/// How long a payment or refund stays with the request that made it before the reconciler takes
-/// over: longer than any request (the API functions time out after 10 s).
-pub const GRACE_MILLIS: i64 = 30_000;
-
 pub async fn handle<P: PaymentProvider>(cashier: &Cashier<P>, now: Timestamp) -> platform::Result<Reconciled> {
-    let run = cashier.reconcile(Timestamp::from_millis(now.millis() - GRACE_MILLIS)).await?;
+    let run = cashier.reconcile(now).await?;
     if run != Reconciled::default() {
         tracing::info!(?run, "reconciled pending money");
     }

@@ -31,6 +31,9 @@ async fn create<P: PaymentProvider>(cashier: &Cashier<P>, req: &Request) -> Resu
     let amount = problems.check(parse_amount("amount", body.amount));
     let currency = problems.check(Currency::parse("currency", &body.currency));
     let source = problems.check(parse_source("source", &body.source));
+    if let (Some(amount), Some(currency)) = (amount, currency) {
+        problems.check(cashier.provider.limits().check("amount", amount, currency));
+    }
     problems.into_result()?;
     let new = NewPayment {
         order_id: order_id.expect("valid"),

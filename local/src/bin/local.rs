@@ -66,6 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             base_url: provider_url.clone(),
             api_key: PROVIDER_API_KEY.into(),
             timeout: std::time::Duration::from_secs(3),
+            limits: provider_emulator::limits(),
         },
         webhook_secret: WEBHOOK_SECRET.into(),
     };

@@ -13,13 +13,23 @@ pub(super) async fn create(
     Form(params): Form<Params>,
 ) -> Response {
     const PATH: &str = "/v1/payment_intents";
-    if let Some(answered) = emulator.admit(PATH, &headers, &params) {
-        return answered;
-    }
+    let running = match emulator.admit(PATH, &headers, &params) {
+        Ok(running) => running,
+        Err(answered) => return *answered,
+    };
     let amount = params.get("amount").and_then(|a| a.parse::<i64>().ok()).filter(|a| *a > 0);
     let (Some(amount), Some(currency)) = (amount, params.get("currency")) else {
         return error(StatusCode::BAD_REQUEST, "invalid_request_error", "amount and currency are required", json!({}));
     };
+    if !AMOUNTS.contains(&amount) {
+        let (code, message) = if amount < *AMOUNTS.start() {
+            ("amount_too_small", format!("Amount must be at least {} minor units", AMOUNTS.start()))
+        } else {
+            ("amount_too_large", format!("Amount must be no more than {} minor units", AMOUNTS.end()))
+        };
+        let extra = json!({"code": code, "param": "amount"});
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, extra);
+    }
     let token = params.get("payment_method_data[card][token]").cloned().unwrap_or_default();
     let metadata = metadata(&params);
     let payment_id = metadata.get("payment_id").map(|v| v.to_string()).unwrap_or_default();
@@ -86,6 +96,7 @@ pub(super) async fn create(
         }
     };
     emulator.remember(PATH, &headers, &params, status, &body);
+    drop(running);
     match (status, body["status"].as_str()) {
         (200, Some("succeeded")) => emulator.notify("payment_intent.succeeded", &body),
         (200, _) => emulator.notify("payment_intent.requires_action", &body),
@@ -118,9 +129,10 @@ pub(super) async fn cancel(
     Form(params): Form<Params>,
 ) -> Response {
     let path = format!("/v1/payment_intents/{id}/cancel");
-    if let Some(answered) = emulator.admit(&path, &headers, &params) {
-        return answered;
-    }
+    let _running = match emulator.admit(&path, &headers, &params) {
+        Ok(running) => running,
+        Err(answered) => return *answered,
+    };
     let cancelled = {
         let mut books = emulator.books.lock().unwrap();
         let Some(intent) = books.intents.get_mut(&id) else {

@@ -2,7 +2,7 @@
 //! reconciliation reads them: newest first, by creation time, paged.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -28,8 +28,34 @@ pub(super) async fn refunds(
     if let Some(refused) = emulator.unauthorized(&headers) {
         return refused;
     }
-    let objects = emulator.books.lock().unwrap().refunds.values().cloned().collect();
+    let of = |name: &str, refund: &Value| query.get(name).is_none_or(|wanted| refund[name] == wanted.as_str());
+    let refunds = emulator.books.lock().unwrap().refunds.values().cloned().collect::<Vec<_>>();
+    let objects = refunds.into_iter().filter(|r| of("charge", r) && of("payment_intent", r)).collect();
     answer(200, list(objects, &query))
+}
+
+/// `GET /v1/payment_intents/search?query=metadata['<name>']:'<value>'`: the intents whose
+/// metadata holds that value (the one query form the platform uses; any other is a 400).
+pub(super) async fn search_intents(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    Query(query): Query<Params>,
+) -> Response {
+    if let Some(refused) = emulator.unauthorized(&headers) {
+        return refused;
+    }
+    let wanted = query.get("query").and_then(|q| {
+        let (name, value) = q.strip_prefix("metadata['")?.split_once("']:'")?;
+        Some((name.to_owned(), value.strip_suffix('\'')?.to_owned()))
+    });
+    let Some((name, value)) = wanted else {
+        let message = "the emulator searches by one metadata value: metadata['name']:'value'";
+        return super::error(StatusCode::BAD_REQUEST, "invalid_request_error", message, json!({"param": "query"}));
+    };
+    let books = emulator.books.lock().unwrap();
+    let found: Vec<Value> =
+        books.intents.values().filter(|intent| intent["metadata"][&name] == value.as_str()).cloned().collect();
+    answer(200, json!({"object": "search_result", "data": found, "has_more": false}))
 }
 
 /// A list page as the provider pages: newest first (ids carry a serial number, so they sort in

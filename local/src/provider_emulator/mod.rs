@@ -15,7 +15,11 @@
 //!   answered 2xx, and, as configured, sent more than once and out of order.
 //!
 //! - `GET /v1/charges` and `GET /v1/refunds`, newest first, with `created[gte]`, `created[lt]`,
-//!   `limit` and `starting_after`, as the daily report's reconciliation reads them;
+//!   `limit` and `starting_after`, as the daily report's reconciliation reads them, refunds also by
+//!   `charge` or `payment_intent`; `GET /v1/payment_intents/search` with a query of one metadata
+//!   value (`metadata['payment_id']:'...'`), as the platform looks a payment up by its id;
+//! - amounts from 50 to 99,999,999 minor units ([`AMOUNTS`]); two requests at once with one key:
+//!   the second is a 409;
 //!
 //! `GET /_emulator/books` is the emulator's own: what it captured and refunded per payment id, so
 //! tests can check the platform's books against the provider's. `POST /_emulator/outage`
@@ -87,17 +91,29 @@ struct Books {
     refunds: HashMap<String, Value>,
     /// (path, key) -> the first answer.
     idempotency: HashMap<(String, String), Stored>,
+    /// The (path, key) of requests running now: another with the same key is a 409.
+    in_flight: std::collections::HashSet<(String, String)>,
     captures: u64,
     serial: u64,
     /// How far the emulator's clock is ahead of the real one (`POST /_emulator/clock`).
     clock_ahead_seconds: i64,
-    /// Until when every API request fails without reaching the provider (`POST /_emulator/outage`).
-    outage_until: Option<std::time::Instant>,
+    /// Until when (epoch seconds, the emulator's clock) every API request fails without reaching
+    /// the provider (`POST /_emulator/outage`); moving the clock past it ends the outage.
+    outage_until: Option<i64>,
 }
 
 /// How long a result is kept for its idempotency key, as Stripe keeps it: then it is forgotten,
 /// and the same key makes a new request.
 const KEY_KEPT_SECONDS: i64 = 24 * 3600;
+
+/// The amounts the emulator takes, in minor units of any currency (`API.md`): outside them a
+/// payment intent is refused (`amount_too_small`, `amount_too_large`), as Stripe refuses.
+pub const AMOUNTS: std::ops::RangeInclusive<i64> = 50..=99_999_999;
+
+/// The limits the platform checks amounts against when this emulator is its provider.
+pub fn limits() -> platform::payment_provider::AmountLimits {
+    platform::payment_provider::AmountLimits::Uniform(AMOUNTS)
+}
 
 /// An answer kept for an idempotency key, with the parameters it answered.
 struct Stored {
@@ -160,6 +176,7 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: EmulatorSettings
     };
     let app = Router::new()
         .route("/v1/payment_intents", post(intents::create))
+        .route("/v1/payment_intents/search", get(lists::search_intents))
         .route("/v1/payment_intents/{id}", get(intents::get))
         .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
         .route("/v1/refunds/{id}", get(refunds::get))
@@ -195,10 +212,23 @@ impl Emulator {
         }
     }
 
-    /// What a POST is answered before it runs: a 401 without our key, or the stored answer of an
-    /// idempotent request (a 400 when the key came with other parameters).
-    fn admit(&self, path: &str, headers: &HeaderMap, params: &Params) -> Option<Response> {
-        self.unauthorized(headers).or_else(|| self.replay(path, headers, params))
+    /// Admits a POST to run, or answers it at once: a 401 without our key, the stored answer of an
+    /// idempotent request (a 400 when the key came with other parameters), or a 409 while a request
+    /// with the same key is running. The key counts as running until what is returned is dropped.
+    fn admit(&self, path: &str, headers: &HeaderMap, params: &Params) -> Result<Running, Box<Response>> {
+        if let Some(answered) = self.unauthorized(headers).or_else(|| self.replay(path, headers, params)) {
+            return Err(Box::new(answered));
+        }
+        let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
+            return Ok(Running(None));
+        };
+        let entry = (path.to_owned(), key.to_owned());
+        if !self.books.lock().unwrap().in_flight.insert(entry.clone()) {
+            let message =
+                "There is currently another in-progress request using this Idempotent Key. Please try again later.";
+            return Err(Box::new(error(StatusCode::CONFLICT, "idempotency_error", message, json!({}))));
+        }
+        Ok(Running(Some((self.clone(), entry))))
     }
 
     /// The stored answer of an idempotent request, or a 400 when the key came with other parameters.
@@ -227,6 +257,17 @@ impl Emulator {
     }
 }
 
+/// A keyed request running: its key is free again when this is dropped.
+struct Running(Option<(Emulator, (String, String))>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some((emulator, entry)) = self.0.take() {
+            emulator.books.lock().unwrap().in_flight.remove(&entry);
+        }
+    }
+}
+
 /// The `metadata[name]` parameters of a request, by name.
 fn metadata(params: &Params) -> BTreeMap<&str, &String> {
     params.iter().filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?, v))).collect()
@@ -239,20 +280,25 @@ async fn unreachable_in_an_outage(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let outage = emulator.books.lock().unwrap().outage_until.is_some_and(|until| std::time::Instant::now() < until);
+    let outage = {
+        let books = emulator.books.lock().unwrap();
+        books.outage_until.is_some_and(|until| books.now() < until)
+    };
     if outage {
         return error(StatusCode::SERVICE_UNAVAILABLE, "api_error", "the provider is unreachable", json!({}));
     }
     next.run(request).await
 }
 
-/// `POST /_emulator/outage {"seconds": N}`: every API request fails for N seconds (0 ends it).
+/// `POST /_emulator/outage {"seconds": N}`: every API request fails for N seconds of the emulator's
+/// clock (0 ends it; so does moving the clock past its end).
 async fn outage(State(emulator): State<Emulator>, Json(body): Json<Value>) -> Response {
     let Some(seconds) = body["seconds"].as_u64() else {
         return error(StatusCode::BAD_REQUEST, "invalid_request_error", "seconds: a whole number", json!({}));
     };
-    let until = std::time::Instant::now() + Duration::from_secs(seconds);
-    emulator.books.lock().unwrap().outage_until = (seconds > 0).then_some(until);
+    let mut books = emulator.books.lock().unwrap();
+    let until = books.now() + seconds as i64;
+    books.outage_until = (seconds > 0).then_some(until);
     answer(200, json!({"outageSeconds": seconds}))
 }
 

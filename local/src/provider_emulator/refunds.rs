@@ -9,9 +9,10 @@ pub(super) async fn create(
     Form(params): Form<Params>,
 ) -> Response {
     const PATH: &str = "/v1/refunds";
-    if let Some(answered) = emulator.admit(PATH, &headers, &params) {
-        return answered;
-    }
+    let running = match emulator.admit(PATH, &headers, &params) {
+        Ok(running) => running,
+        Err(answered) => return *answered,
+    };
     let charge_id = params.get("charge").cloned().unwrap_or_default();
     let (body, fails) = {
         let mut books = emulator.books.lock().unwrap();
@@ -46,6 +47,7 @@ pub(super) async fn create(
         (refund, fails)
     };
     emulator.remember(PATH, &headers, &params, 200, &body);
+    drop(running);
     emulator.notify("refund.created", &body);
     if fails {
         let (emulator, refund) = (emulator.clone(), body.clone());

@@ -6,7 +6,7 @@
 
 mod reconcile;
 
-pub use reconcile::{MAX_RECONCILE_ATTEMPTS, Reconciled};
+pub use reconcile::{Reconciled, STUCK_AFTER_MILLIS, next_look};
 
 use crate::domain::{
     Caller, Currency, OrderId, Payment, PaymentId, PaymentStatus, Refund, RefundId, RefundStatus, Timestamp,
@@ -226,6 +226,28 @@ pub fn declined(reason: &str) -> Error {
     Error::PaymentDeclined(format!("the payment failed: {reason}").into())
 }
 
+/// How long after a movement began it may still be asked for again: the provider keeps an
+/// idempotency key 24 hours, after which the same request would move money a second time. An hour
+/// short of that, for clocks that differ and a request in flight.
+pub const KEY_WINDOW_MILLIS: i64 = 23 * 3600 * 1000;
+
+/// Whether the provider may already hold the movement being asked for.
+#[derive(Debug, Clone, Copy)]
+enum Ask {
+    /// The request that wrote it, asking for the first time: the provider cannot hold it yet.
+    First,
+    /// Any later ask (a retried request, the reconciler): the provider is asked to look it up by
+    /// our id first, and to make it (with the same key) only while it still keeps that key.
+    Again { now: Timestamp },
+}
+
+/// The no-answer of a movement the provider does not hold and can no longer be asked to make.
+fn key_expired(operation: &'static str) -> Unanswered {
+    let why =
+        "the provider holds none under our id, and it no longer keeps the key: asking again could move money twice";
+    Unanswered { operation, source: why.into() }
+}
+
 /// What a charge came to.
 #[derive(Debug)]
 enum Charged {
@@ -258,14 +280,16 @@ impl<P: PaymentProvider> Cashier<P> {
             new.currency,
             Timestamp::now(),
         );
-        let stored = match self.payments.begin(caller, &order, &payment, &new.source).await? {
-            Begun::Started => StoredPayment::new(payment, new.source),
+        let (stored, ask) = match self.payments.begin(caller, &order, &payment, &new.source).await? {
+            Begun::Started => (StoredPayment::new(payment, new.source), Ask::First),
             // The same request ran before: carry on from where it got to.
-            Begun::Existing(stored) if stored.payment.status == PaymentStatus::Pending => stored,
+            Begun::Existing(stored) if stored.payment.status == PaymentStatus::Pending => {
+                (stored, Ask::Again { now: Timestamp::now() })
+            }
             Begun::Existing(stored) => return Ok(stored.payment),
         };
         faults::point(Point::AfterPaymentWrite);
-        match self.charge(&stored).await? {
+        match self.charge(&stored, ask).await? {
             Charged::Payment(payment) => Ok(payment),
             Charged::Refused(refusal) => Err(refusal),
         }
@@ -291,9 +315,9 @@ impl<P: PaymentProvider> Cashier<P> {
             .filter(|p| caller.can_access(&p.payment.customer_id))
             .ok_or_else(Error::payment_not_found)?;
         let refund_id = keyed.unwrap_or_default(); // a new id
-        let refund = match stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) {
+        let (refund, ask) = match stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) {
             // The same request ran before and got as far as its hold.
-            Some(done) => done.clone(),
+            Some(done) => (done.clone(), Ask::Again { now: Timestamp::now() }),
             None => {
                 let payment = &stored.payment;
                 let amount = new.amount.unwrap_or(payment.refundable());
@@ -302,8 +326,8 @@ impl<P: PaymentProvider> Cashier<P> {
                 }
                 let refund = Refund::pending(refund_id, payment_id, amount, new.reason, Timestamp::now());
                 match self.payments.begin_refund(payment, &refund).await? {
-                    Begun::Started => refund,
-                    Begun::Existing(existing) => existing,
+                    Begun::Started => (refund, Ask::First),
+                    Begun::Existing(existing) => (existing, Ask::Again { now: Timestamp::now() }),
                 }
             }
         };
@@ -311,12 +335,13 @@ impl<P: PaymentProvider> Cashier<P> {
             return Ok(refund);
         }
         faults::point(Point::AfterRefundHold);
-        self.ask_refund(&stored, &refund).await
+        self.ask_refund(&stored, &refund, ask).await
     }
 
-    /// Asks the provider to charge a `PENDING` payment (again: the provider's idempotency key is
-    /// the payment id, so a card is charged once however often this runs) and settles its answer.
-    async fn charge(&self, stored: &StoredPayment) -> Result<Charged> {
+    /// Asks the provider to charge a `PENDING` payment and settles its answer. Asked again, the
+    /// provider looks the payment up by its id first and charges only while it keeps the key (the
+    /// payment id), so a card is charged once however often this runs.
+    async fn charge(&self, stored: &StoredPayment, ask: Ask) -> Result<Charged> {
         let p = &stored.payment;
         let request = ChargeRequest {
             payment_id: p.payment_id,
@@ -325,7 +350,7 @@ impl<P: PaymentProvider> Cashier<P> {
             amount: p.amount,
             currency: p.currency,
         };
-        let outcome = self.provider.charge(&request).await;
+        let outcome = self.charge_outcome(&request, stored.payment.created_at, ask).await;
         faults::point(Point::AfterCharge);
         let (settlement, refusal) = match outcome {
             Ok(ChargeOutcome::Captured(capture)) => (PaymentSettlement::Captured(capture), None),
@@ -349,9 +374,50 @@ impl<P: PaymentProvider> Cashier<P> {
         })
     }
 
-    /// Asks the provider to refund (again: keyed by the refund id) and settles its answer; returns
+    /// The provider's outcome of a charge: asked for on the first ask; on a later one looked up by
+    /// our id, and asked for again (the same key) only while the provider keeps that key.
+    async fn charge_outcome(
+        &self,
+        request: &ChargeRequest,
+        began: Timestamp,
+        ask: Ask,
+    ) -> std::result::Result<ChargeOutcome, Unanswered> {
+        if let Ask::Again { now } = ask {
+            if let Some(found) = self.provider.find_charge(&request.payment_id).await? {
+                return Ok(found);
+            }
+            if now.millis() - began.millis() >= KEY_WINDOW_MILLIS {
+                return Err(key_expired("a charge"));
+            }
+        }
+        self.provider.charge(request).await
+    }
+
+    /// The provider's outcome of a refund, as [`Self::charge_outcome`]: a refund the provider
+    /// made is read by its id, one it may hold looked up among the charge's refunds.
+    async fn refund_outcome(
+        &self,
+        request: &RefundRequest,
+        (began, provider_id): (Timestamp, Option<&str>),
+        ask: Ask,
+    ) -> std::result::Result<RefundOutcome, Unanswered> {
+        if let Ask::Again { now } = ask {
+            if let Some(id) = provider_id {
+                return self.provider.refund_status(id).await;
+            }
+            if let Some(found) = self.provider.find_refund(request).await? {
+                return Ok(found);
+            }
+            if now.millis() - began.millis() >= KEY_WINDOW_MILLIS {
+                return Err(key_expired("a refund"));
+            }
+        }
+        self.provider.refund(request).await
+    }
+
+    /// Asks the provider to refund (see [`Self::refund_outcome`]) and settles its answer; returns
     /// the refund as it now stands.
-    async fn ask_refund(&self, stored: &StoredPayment, refund: &Refund) -> Result<Refund> {
+    async fn ask_refund(&self, stored: &StoredPayment, refund: &Refund, ask: Ask) -> Result<Refund> {
         let Some(capture) = &stored.capture else {
             return Err(Error::internal("refunding", "a captured payment without its charge"));
         };
@@ -361,7 +427,8 @@ impl<P: PaymentProvider> Cashier<P> {
             charge: capture.charge.clone(),
             amount: refund.amount,
         };
-        let outcome = self.provider.refund(&request).await;
+        let provider_id = stored.provider_refunds.get(&refund.refund_id).map(String::as_str);
+        let outcome = self.refund_outcome(&request, (refund.created_at, provider_id), ask).await;
         faults::point(Point::AfterRefund);
         self.settle_refund_outcome(&stored.payment, refund, outcome).await
     }

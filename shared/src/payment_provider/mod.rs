@@ -8,12 +8,14 @@
 //! a 5xx) is [`Unanswered`]: not a failure, an unknown, settled later by the webhook or by asking
 //! again (reconciliation).
 
+mod limits;
 mod stripe;
 pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
+pub use limits::AmountLimits;
 pub use stripe::{ProviderSettings, StripeProvider};
 
 pub use crate::domain::Capture;
@@ -97,12 +99,30 @@ pub struct Unanswered {
 
 /// A card processor with a Stripe-style API. Amounts are minor units.
 pub trait PaymentProvider: Send + Sync {
+    /// The amounts it takes per currency.
+    fn limits(&self) -> &AmountLimits;
+
     /// Creates and confirms a payment intent with automatic capture, keyed by the payment id.
-    /// Asked again with the same request, it returns the first outcome.
+    /// Asked again with the same request within the provider's key window (24 hours), it returns
+    /// the first outcome; after it, it would be a new charge.
     fn charge(&self, request: &ChargeRequest) -> impl Future<Output = Result<ChargeOutcome, Unanswered>> + Send;
 
-    /// Refunds part or all of a charge, keyed by the refund id.
+    /// The outcome of the charge the provider holds for a payment, looked up by our id without
+    /// asking for one; `None` when it holds none.
+    fn find_charge(
+        &self,
+        payment_id: &PaymentId,
+    ) -> impl Future<Output = Result<Option<ChargeOutcome>, Unanswered>> + Send;
+
+    /// Refunds part or all of a charge, keyed by the refund id (the same 24-hour window).
     fn refund(&self, request: &RefundRequest) -> impl Future<Output = Result<RefundOutcome, Unanswered>> + Send;
+
+    /// The refund the provider holds under our refund id on the request's charge, without asking
+    /// for one; `None` when it holds none.
+    fn find_refund(
+        &self,
+        request: &RefundRequest,
+    ) -> impl Future<Output = Result<Option<RefundOutcome>, Unanswered>> + Send;
 
     /// Where a refund the provider made (`re_...`) stands now.
     fn refund_status(&self, id: &str) -> impl Future<Output = Result<RefundOutcome, Unanswered>> + Send;

@@ -13,10 +13,11 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::{
-    Capture, ChargeOutcome, ChargeRequest, PROVIDER_REFUSED, PaymentProvider, ProviderTotals, RefundOutcome,
-    RefundRequest, Unanswered,
+    AmountLimits, Capture, ChargeOutcome, ChargeRequest, PROVIDER_REFUSED, PaymentProvider, ProviderTotals,
+    RefundOutcome, RefundRequest, Unanswered,
 };
-use crate::domain::Timestamp;
+use crate::domain::{PaymentId, Timestamp};
+use crate::metrics::{self, Metric};
 use crate::secret::Secret;
 
 /// Where the provider is and how we authenticate: from the deployment's settings.
@@ -28,6 +29,8 @@ pub struct ProviderSettings {
     pub api_key: Secret,
     /// How long one call may take before its answer counts as not arrived.
     pub timeout: Duration,
+    /// The amounts it takes per currency.
+    pub limits: AmountLimits,
 }
 
 impl std::fmt::Debug for ProviderSettings {
@@ -76,6 +79,12 @@ impl StripeProvider {
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| unanswered(e.into()))?;
             let status = response.status();
+            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                // The key is wrong, revoked or not allowed this call: no request will succeed until
+                // a person puts the right one in its secret (`ProviderKeyRejectedAlarm`).
+                tracing::error!(%status, operation, "the payment provider refused our API key");
+                metrics::emit(&[Metric::count("ProviderKeyRejected", 1)], None, &[]);
+            }
             let bytes = response.into_body().collect().await.map_err(|e| unanswered(e.into()))?.to_bytes();
             let json = serde_json::from_slice(&bytes).map_err(|e| unanswered(e.into()))?;
             Ok((status, json))
@@ -90,20 +99,54 @@ impl StripeProvider {
 impl StripeProvider {
     /// Cancels a confirmed intent that was not paid, keyed by the payment, so nothing can be taken
     /// on it later (a cancelled intent stays cancelled: asking again changes nothing).
-    async fn cancel(&self, intent: &Value, request: &ChargeRequest) -> Result<(), Unanswered> {
+    async fn cancel(&self, intent: &Value, payment_id: &PaymentId) -> Result<(), Unanswered> {
         const OPERATION: &str = "cancelling a payment intent";
         let id = text(&intent["id"]).unwrap_or_default();
         let path = format!(
             "/v1/payment_intents/{}/cancel",
             form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
         );
-        let key = Some(format!("{}-cancel", request.payment_id));
+        let key = Some(format!("{payment_id}-cancel"));
         let (status, json) = self.call(OPERATION, Method::POST, &path, &[], key).await?;
         match status.as_u16() {
             200 => Ok(()),
             // Already cancelled, or never confirmed: either way nothing will be taken.
             400 if json["error"]["code"] == "payment_intent_unexpected_state" => Ok(()),
             _ => Err(error_of(OPERATION, status, &json)),
+        }
+    }
+}
+
+impl StripeProvider {
+    /// What a payment intent the provider holds means for its payment: captured, or declined (an
+    /// intent confirmed but not paid, whose card needs the customer to authenticate, which this API
+    /// does not support, or was refused, is cancelled first, so nothing can be taken on it later).
+    /// Any other state (`processing`, say) is no answer yet.
+    async fn intent_outcome(
+        &self,
+        operation: &'static str,
+        intent: &Value,
+        payment_id: &PaymentId,
+    ) -> Result<ChargeOutcome, Unanswered> {
+        let not_yet = |why: &str| Unanswered { operation, source: format!("the payment intent {why}").into() };
+        match intent["status"].as_str() {
+            Some("succeeded") => {
+                let capture = text(&intent["id"]).zip(text(&intent["latest_charge"]));
+                let (intent, charge) = capture.ok_or_else(|| not_yet("succeeded without its charge"))?;
+                Ok(ChargeOutcome::Captured(Capture { intent, charge }))
+            }
+            Some(state @ ("requires_action" | "requires_payment_method" | "requires_confirmation" | "canceled")) => {
+                if state != "canceled" {
+                    self.cancel(intent, payment_id).await?;
+                }
+                let said = &intent["last_payment_error"];
+                Ok(ChargeOutcome::Declined(match state {
+                    "requires_action" => "authentication_required",
+                    _ if said.is_object() => decline_code(said),
+                    _ => "card_declined",
+                }))
+            }
+            other => Err(not_yet(&format!("is {}", other.unwrap_or("in no state")))),
         }
     }
 }
@@ -215,41 +258,65 @@ impl PaymentProvider for StripeProvider {
         let key = Some(request.payment_id.to_string());
         let (status, json) = self.call(OPERATION, Method::POST, "/v1/payment_intents", &form, key).await?;
         let error = &json["error"];
-        match (status.as_u16(), json["status"].as_str()) {
-            (200, Some("succeeded")) => {
-                let capture = text(&json["id"]).zip(text(&json["latest_charge"]));
-                capture.map(|(intent, charge)| ChargeOutcome::Captured(Capture { intent, charge })).ok_or_else(|| {
-                    Unanswered { operation: OPERATION, source: "a succeeded intent without its charge".into() }
-                })
-            }
-            // Confirmed but not paid: the card needs the customer to authenticate (3-D Secure), which
-            // this API does not support, or it was refused. The intent is cancelled, so nothing can
-            // be taken on it later; the payment fails now.
-            (
-                200,
-                Some(state @ ("requires_action" | "requires_payment_method" | "requires_confirmation" | "canceled")),
-            ) => {
-                if state != "canceled" {
-                    self.cancel(&json, request).await?;
-                }
-                Ok(ChargeOutcome::Declined(if state == "requires_action" {
-                    "authentication_required"
-                } else {
-                    "card_declined"
-                }))
-            }
-            (402, _) if error["type"] == "card_error" => Ok(ChargeOutcome::Declined(decline_code(error))),
-            (400, _)
-                if error["type"] == "invalid_request_error"
-                    && error["param"].as_str().is_some_and(|p| p.contains("token")) =>
+        match status.as_u16() {
+            200 => self.intent_outcome(OPERATION, &json, &request.payment_id).await,
+            402 if error["type"] == "card_error" => Ok(ChargeOutcome::Declined(decline_code(error))),
+            400 if error["type"] == "invalid_request_error"
+                && error["param"].as_str().is_some_and(|p| p.contains("token")) =>
             {
                 Ok(ChargeOutcome::InvalidSource)
             }
-            (status, _) if refused_for_good(status, error) => {
+            status if refused_for_good(status, error) => {
                 tracing::error!(status, code = error["code"].as_str(), "the provider refused a charge for good");
                 Ok(ChargeOutcome::Refused)
             }
             _ => Err(error_of(OPERATION, status, &json)),
+        }
+    }
+
+    fn limits(&self) -> &AmountLimits {
+        &self.settings.limits
+    }
+
+    /// Searches the payment intents by our id in their metadata (the provider's search is
+    /// eventually consistent: an intent made in the last minute may not show yet, which is why
+    /// this is asked only of a payment whose first ask is over).
+    #[tracing::instrument(skip_all, fields(payment_id = %payment_id))]
+    async fn find_charge(&self, payment_id: &PaymentId) -> Result<Option<ChargeOutcome>, Unanswered> {
+        const OPERATION: &str = "looking a payment up";
+        let query = format!("metadata['payment_id']:'{payment_id}'");
+        let query: String = form_urlencoded::Serializer::new(String::new()).append_pair("query", &query).finish();
+        let path = format!("/v1/payment_intents/search?{query}");
+        let (status, json) = self.call(OPERATION, Method::GET, &path, &[], None).await?;
+        let Some(found) = json["data"].as_array().filter(|_| status == StatusCode::OK) else {
+            return Err(error_of(OPERATION, status, &json));
+        };
+        let ours = |intent: &&Value| intent["metadata"]["payment_id"] == payment_id.to_string().as_str();
+        // One intent per payment id (its key made it); a succeeded one wins if there were ever more.
+        let intent = found.iter().filter(ours).max_by_key(|intent| intent["status"] == "succeeded");
+        match intent {
+            Some(intent) => self.intent_outcome(OPERATION, intent, payment_id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Lists the charge's refunds (a payment has at most 100, one page) for our refund id in their
+    /// metadata.
+    #[tracing::instrument(skip_all, fields(refund_id = %request.refund_id))]
+    async fn find_refund(&self, request: &RefundRequest) -> Result<Option<RefundOutcome>, Unanswered> {
+        const OPERATION: &str = "looking a refund up";
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("charge", &request.charge)
+            .append_pair("limit", LIST_PAGE)
+            .finish();
+        let (status, json) = self.call(OPERATION, Method::GET, &format!("/v1/refunds?{query}"), &[], None).await?;
+        let Some(page) = json["data"].as_array().filter(|_| status == StatusCode::OK) else {
+            return Err(error_of(OPERATION, status, &json));
+        };
+        let ours = page.iter().find(|r| r["metadata"]["refund_id"] == request.refund_id.to_string().as_str());
+        match ours {
+            Some(refund) => refund_outcome(refund).map(Some).ok_or_else(|| error_of(OPERATION, status, refund)),
+            None => Ok(None),
         }
     }
 

@@ -15,7 +15,7 @@ mod transact;
 pub use idempotency::{Claim, IdempotencyStore, StoredResponse};
 pub use orders::{Decision, OrderPage, OrderStore, PageRequest, Written};
 pub use payments::{Begun, PaymentSettlement, PaymentStore, StoredPayment};
-pub use pending_money::Pending;
+pub use pending_money::{GRACE_MILLIS, Pending, first_look};
 pub use refunds::{MAX_REFUNDS_PER_PAYMENT, RefundSettlement};
 
 use std::collections::HashMap;

@@ -164,7 +164,7 @@ impl PaymentStore {
         item.insert("refundCount".into(), n(0));
         for (name, value) in keys::payment_index_keys(payment).into_iter().chain(keys::pending_keys(
             payment.payment_id.shard(keys::PENDING_SHARDS),
-            payment.created_at,
+            super::first_look(payment.created_at),
             &payment.payment_id,
         )) {
             item.insert(name.into(), s(value));

@@ -30,7 +30,7 @@ impl PaymentStore {
     pub async fn begin_refund(&self, payment: &Payment, refund: &Refund) -> Result<Begun<Refund>> {
         let mut item = to_item(refund)?;
         let shard = refund.refund_id.shard(keys::PENDING_SHARDS);
-        for (name, value) in keys::pending_keys(shard, refund.created_at, &refund.refund_id) {
+        for (name, value) in keys::pending_keys(shard, super::first_look(refund.created_at), &refund.refund_id) {
             item.insert(name.into(), s(value));
         }
         let put = new_item(&self.table, keys::refund(&payment.payment_id, &refund.refund_id), item)?;
