@@ -145,7 +145,11 @@ function s3(request) {
   if (!key) {
     if (method === 'PUT') return on('CreateBucket', 's3:CreateBucket', `arn:aws:s3:::${bucket}`)
     if (method === 'DELETE') return on('DeleteBucket', 's3:DeleteBucket', `arn:aws:s3:::${bucket}`)
-    if (method === 'GET' || method === 'HEAD') return on('ListObjects', 's3:ListBucket', `arn:aws:s3:::${bucket}`)
+    if (method === 'GET' || method === 'HEAD') {
+      const listed = on('ListObjects', 's3:ListBucket', `arn:aws:s3:::${bucket}`)
+      if (q.has('prefix')) listed.calls[0].context['s3:prefix'] = q.get('prefix')
+      return listed
+    }
   }
   if (q.has('uploads') && method === 'POST') return on('CreateMultipartUpload', 's3:PutObject')
   if (q.has('uploadId')) {

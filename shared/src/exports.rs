@@ -28,6 +28,10 @@ pub trait ExportSink: Send + Sync {
     fn complete_upload(&self, key: &str, upload: &str, etags: &[String]) -> impl Future<Output = Result<()>> + Send;
     /// Discards an upload and its parts: nothing becomes visible.
     fn abort_upload(&self, key: &str, upload: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The keys of the objects under `prefix`, in key order (at most 1,000: what one page holds).
+    fn list_keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Deletes an object; deleting one that is not there is not an error.
+    fn delete_object(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The exports bucket on S3.
@@ -59,6 +63,19 @@ impl ExportSink for S3Exports {
             .send()
             .await
             .context("writing an export")?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let output =
+            self.s3.list_objects_v2().bucket(&self.bucket).prefix(prefix).send().await.context("listing exports")?;
+        Ok(output.contents.unwrap_or_default().into_iter().filter_map(|object| object.key).collect())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_object(&self, key: &str) -> Result<()> {
+        self.s3.delete_object().bucket(&self.bucket).key(key).send().await.context("deleting an export")?;
         Ok(())
     }
 
@@ -241,6 +258,12 @@ mod tests {
         }
         async fn abort_upload(&self, _: &str, _: &str) -> Result<()> {
             Ok(())
+        }
+        async fn list_keys(&self, _: &str) -> Result<Vec<String>> {
+            unreachable!("the writer only uploads parts")
+        }
+        async fn delete_object(&self, _: &str) -> Result<()> {
+            unreachable!("the writer only uploads parts")
         }
     }
 

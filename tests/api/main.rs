@@ -23,6 +23,7 @@ mod provider_contract;
 mod provider_outages;
 mod release_check;
 mod report;
+mod report_outage;
 mod secrets;
 mod server_health;
 mod telemetry;

@@ -198,7 +198,13 @@ async fn the_totals_of_a_period_count_what_was_captured_and_refunded_in_it() {
                 capture.charge
             }
             Server::StripeMock => {
-                let form = [("amount", "1700"), ("currency", "isk"), ("source", "tok_visa")];
+                let payment_id = PaymentId::new().to_string();
+                let form = [
+                    ("amount", "1700"),
+                    ("currency", "isk"),
+                    ("source", "tok_visa"),
+                    ("metadata[payment_id]", &payment_id),
+                ];
                 let (status, charge) = raw_post(&url, "/v1/charges", &form).await;
                 assert_eq!(status, 200, "{charge}");
                 charge["id"].as_str().unwrap().to_owned()
@@ -206,6 +212,21 @@ async fn the_totals_of_a_period_count_what_was_captured_and_refunded_in_it() {
         };
         let refunded = provider.refund(&refund(PaymentId::new(), &charge, 400)).await.unwrap();
         assert!(matches!(refunded, RefundOutcome::Succeeded { .. }), "{server:?}: {refunded:?}");
+        // Someone else's payment on the same account, without our ids: not ours to count.
+        let (path, form) = match server {
+            Server::Emulator => (
+                "/v1/payment_intents",
+                vec![
+                    ("amount", "900"),
+                    ("currency", "isk"),
+                    ("confirm", "true"),
+                    ("payment_method_data[card][token]", "tok_visa"),
+                ],
+            ),
+            Server::StripeMock => ("/v1/charges", vec![("amount", "900"), ("currency", "isk"), ("source", "tok_visa")]),
+        };
+        let (status, theirs) = raw_post(&url, path, &form).await;
+        assert_eq!(status, 200, "{server:?}: {theirs}");
 
         // Act
         let during = provider.totals(hour(-1), hour(1)).await.unwrap();

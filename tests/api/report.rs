@@ -273,6 +273,12 @@ impl ExportSink for FailingPart {
     async fn abort_upload(&self, key: &str, upload: &str) -> Result<()> {
         self.inner.abort_upload(key, upload).await
     }
+    async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        self.inner.list_keys(prefix).await
+    }
+    async fn delete_object(&self, key: &str) -> Result<()> {
+        self.inner.delete_object(key).await
+    }
 }
 
 #[tokio::test]

@@ -134,6 +134,25 @@ test('a narrowed dynamodb:LeadingKeys prefix: a key outside it is refused', asyn
   }
 })
 
+test('the daily report lists only the exports bucket’s pending-reconciliation markers (s3:prefix)', async () => {
+  const gate = await gateOver(sam())
+  const list = (prefix) => ({
+    method: 'GET',
+    path: `/t-1-exports?list-type=2${prefix === undefined ? '' : `&prefix=${encodeURIComponent(prefix)}`}`,
+    headers: {
+      authorization: 'AWS4-HMAC-SHA256 Credential=daily-report/20261202/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0',
+      'x-amz-security-token': NAMES,
+    },
+  })
+  try {
+    assert.equal((await gate.send(list('reports/reconciliation-pending/'))).status, 200)
+    assert.equal((await gate.send(list('reports/'))).status, 403)
+    assert.equal((await gate.send(list(undefined))).status, 403)
+  } finally {
+    await gate.close()
+  }
+})
+
 describe('what a request asks IAM for', () => {
   const tables = () => ({ partition: 'pk', indexes: { gsi1: 'gsi1pk' } })
   const request = (operation, body, service = 'dynamodb', target = `DynamoDB_20120810.${operation}`) => ({

@@ -44,7 +44,7 @@ def test_the_comparison_covers_every_part_of_the_stack(synthesized):
     assert kinds["function"] == kinds["policy"] == kinds["alias"] == 14
     assert kinds["deployment"] == 13 and kinds["schedule"] == 3 and kinds["event"] == 1
     assert sum(v for k, v in kinds.items() if k.startswith("route")) == 9
-    assert kinds["alarm"] == 24 + 9 and kinds["table"] == 1 and kinds["queue"] == 3 + 1 and kinds["secret"] == 4
+    assert kinds["alarm"] == 26 + 9 and kinds["table"] == 1 and kinds["queue"] == 3 + 1 and kinds["secret"] == 4
     # (3 queues and the failed-runs queue's policy.) Each function's log group and the access logs.
     assert kinds["log"] == 15
 

@@ -6,6 +6,11 @@
 //! - `summary.json`: counts and money from those two, and the reconciliation of the ledger against
 //!   the payment provider's books for the day. Written last: once it is there, the day is complete.
 //!
+//! When the provider cannot be reached, the day is written all the same with its reconciliation
+//! pending (`reconciliationPending`, the `ReconciliationPending` metric and its alarm), and a
+//! marker under [`PENDING_PREFIX`]; every scheduled run reports the days marked again, so the
+//! first run after the provider answers completes them (and removes their markers).
+//!
 //! Nothing it reads changes after the day ends (history and ledger entries are dated and never
 //! rewritten), so a rerun writes the same bytes but for `generatedAt`. Memory stays flat however
 //! busy the day: the shards are read in parallel, but each holds at most [`PAGES_AHEAD`] unread
@@ -66,16 +71,26 @@ pub enum Reported {
     Days { days: Vec<Summary> },
 }
 
-/// Runs the report for the day, or the days, an invocation asks for (see [`report_days`]).
+/// Where the days whose reconciliation is pending are marked, one empty object per day.
+pub const PENDING_PREFIX: &str = "reports/reconciliation-pending/";
+
+/// Runs the report for the day, or the days, an invocation asks for (see [`report_days`]). A
+/// scheduled run then reports again the days whose reconciliation is pending (oldest first, at
+/// most [`MAX_BACKFILL_DAYS`] a run, so it fits the timeout).
 pub async fn handle<S: ExportSink, P: PaymentProvider>(
     report: &Report<S, P>,
     payload: &serde_json::Value,
     now: Timestamp,
 ) -> Result<Reported> {
-    let backfill = payload.get("from").or_else(|| payload.get("detail").and_then(|d| d.get("from"))).is_some();
+    let field = |name: &str| payload.get(name).or_else(|| payload.get("detail").and_then(|d| d.get(name)));
+    let backfill = field("from").is_some();
+    let scheduled = !backfill && field("date").is_none();
     let mut days = vec![];
     for day in report_days(payload, now)? {
         days.push(run(report, day).await?);
+    }
+    if scheduled {
+        catch_up(report, &days).await?;
     }
     Ok(match days.pop() {
         Some(only) if !backfill && days.is_empty() => Reported::Day(Box::new(only)),
@@ -83,8 +98,26 @@ pub async fn handle<S: ExportSink, P: PaymentProvider>(
     })
 }
 
+/// Reports again each day marked pending but the ones just reported; a day still pending stays
+/// marked.
+async fn catch_up<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, reported: &[Summary]) -> Result<()> {
+    let marked = report.sink.list_keys(PENDING_PREFIX).await?;
+    let days =
+        marked.iter().filter_map(|key| NaiveDate::parse_from_str(key.strip_prefix(PENDING_PREFIX)?, "%Y-%m-%d").ok());
+    let again: Vec<NaiveDate> = days
+        .filter(|day| reported.iter().all(|s| s.date != day.to_string()))
+        .take(MAX_BACKFILL_DAYS as usize)
+        .collect();
+    for day in again {
+        let summary = run(report, day).await?;
+        tracing::info!(day = %summary.date, pending = summary.reconciliation_pending, "a pending reconciliation retried");
+    }
+    Ok(())
+}
+
 /// Writes the day's `orders.csv`, `payments.csv` and then `summary.json`. A failure leaves no
-/// partial CSV behind (its multipart upload is aborted) and no summary.
+/// partial CSV behind (its multipart upload is aborted) and no summary. Without the provider's
+/// books the day is written with its reconciliation pending, and marked so.
 #[tracing::instrument(skip(report))]
 pub async fn run<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, day: NaiveDate) -> Result<Summary> {
     let (start, end) = bounds(day);
@@ -102,11 +135,25 @@ pub async fn run<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, day: 
     let written = write_movements(report, &date, &mut upload, &mut summary).await;
     finish(upload, written).await?;
 
-    let provider =
-        report.provider.totals(start, end).await.map_err(|e| Error::internal("reading the provider's books", e))?;
-    summary.close(&provider);
+    let provider = match report.provider.totals(start, end).await {
+        Ok(totals) => Some(totals),
+        Err(unanswered) => {
+            tracing::error!(day = %date, error = %unanswered, "the provider's books could not be read; reconciliation pending");
+            None
+        }
+    };
+    summary.close(provider.as_ref());
+    // Marked before a pending summary is written, unmarked after a complete one: a run that dies
+    // between the two leaves a day reported again for nothing, never a pending day unmarked.
+    let marker = format!("{PENDING_PREFIX}{date}");
+    if summary.reconciliation_pending {
+        report.sink.put_object(&marker, vec![], "text/plain").await?;
+    }
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::internal("encoding the summary", e))?;
     report.sink.put_object(&format!("{prefix}/summary.json"), json, "application/json").await?;
+    if !summary.reconciliation_pending {
+        report.sink.delete_object(&marker).await?;
+    }
 
     let unbalanced = summary.reconciliation.iter().filter(|(_, books)| !books.balanced).map(|(c, _)| c.as_str());
     let unbalanced: Vec<&str> = unbalanced.collect();
@@ -117,6 +164,7 @@ pub async fn run<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, day: 
     let metrics = [
         Metric::count("ReportRows", summary.orders.count as i64),
         Metric::count("LedgerUnbalanced", unbalanced.len() as i64),
+        Metric::count("ReconciliationPending", i64::from(summary.reconciliation_pending)),
     ];
     platform::metrics::emit(&metrics, None, &[("date", date.clone())]);
     Ok(summary)

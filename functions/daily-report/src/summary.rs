@@ -24,7 +24,11 @@ pub struct Summary {
     pub refunded: BTreeMap<String, i64>,
     pub net: BTreeMap<String, i64>,
     pub pending: Pending,
+    /// Per currency; empty while `reconciliation_pending`.
     pub reconciliation: BTreeMap<String, Reconciliation>,
+    /// The provider's books could not be read when the day was reported: the day's files are
+    /// complete, its reconciliation is not, and a later scheduled run completes it.
+    pub reconciliation_pending: bool,
     pub generated_at: Timestamp,
 }
 
@@ -69,6 +73,7 @@ impl Summary {
             net: BTreeMap::new(),
             pending: Pending::default(),
             reconciliation: BTreeMap::new(),
+            reconciliation_pending: false,
             generated_at: Timestamp::now(),
         }
     }
@@ -113,12 +118,18 @@ impl Summary {
         *total.entry(currency).or_default() += amount;
     }
 
-    /// Sets `net`, and sets the provider's side of the reconciliation.
-    pub fn close(&mut self, provider: &ProviderTotals) {
+    /// Sets `net`, and sets the provider's side of the reconciliation; without the provider's
+    /// books (it could not be reached) the reconciliation is left pending.
+    pub fn close(&mut self, provider: Option<&ProviderTotals>) {
         for currency in self.paid.keys().chain(self.refunded.keys()) {
             let net = self.paid.get(currency).unwrap_or(&0) - self.refunded.get(currency).unwrap_or(&0);
             self.net.insert(currency.clone(), net);
         }
+        let Some(provider) = provider else {
+            self.reconciliation.clear();
+            self.reconciliation_pending = true;
+            return;
+        };
         for currency in provider.captured.keys().chain(provider.refunded.keys()) {
             self.reconciliation.entry(currency.clone()).or_default();
         }
@@ -208,7 +219,7 @@ mod tests {
 
         // The provider captured the pending one too, but not the late one (it was made yesterday).
         let usd = |n: i64| BTreeMap::from([("USD".to_owned(), n)]);
-        summary.close(&ProviderTotals { captured: usd(1250), refunded: usd(300) });
+        summary.close(Some(&ProviderTotals { captured: usd(1250), refunded: usd(300) }));
 
         assert_eq!((summary.paid["USD"], summary.refunded["USD"], summary.net["USD"]), (1400, 300, 1100));
         assert_eq!(summary.pending.captures["USD"], 250);
@@ -216,7 +227,7 @@ mod tests {
         assert_eq!((books.captured, books.captures_pending, books.provider_captured), (1000, 250, 1250));
         assert!(books.balanced);
 
-        summary.close(&ProviderTotals { captured: usd(1500), refunded: usd(300) });
+        summary.close(Some(&ProviderTotals { captured: usd(1500), refunded: usd(300) }));
         assert!(!summary.reconciliation["USD"].balanced, "more than the ledger can explain");
     }
 }

@@ -175,15 +175,41 @@ export function operationalAlarms(alarms: Alarms, data: Data, api: apigw.HttpApi
   notify(
     alarms.alarm(
       "PendingMoneyStuckAlarm",
-      "A payment or refund is still PENDING after every reconciliation attempt; settle it by hand (docs/payments.md).",
+      "A payment or refund is still PENDING a day after it began, unknown to the provider or the provider unreachable; see docs/payments.md before moving any money.",
       { metric: business("PendingMoneyStuck", "PaymentReconciler", 5) },
     ),
+  );
+  // Any function that calls the provider counts a 401/403 (a key never put in its secret after the
+  // first deploy, or revoked): until a person fixes the key, every payment and refund fails.
+  const rejected = (name: string) => maximum("OrdersPlatform", "ProviderKeyRejected", { FunctionName: fnOf(name).functionName }, 1);
+  notify(
+    alarms.alarm("ProviderKeyRejectedAlarm", "The payment provider refused our API key (401/403); put the right key in its secret (docs/operations.md).", {
+      metric: new cloudwatch.MathExpression({
+        expression: "MAX([create, refund, reconciler, report])",
+        label: "provider key rejected",
+        period: Duration.minutes(1),
+        usingMetrics: {
+          create: rejected("PaymentsCreate"),
+          refund: rejected("PaymentsRefund"),
+          reconciler: rejected("PaymentReconciler"),
+          report: rejected("DailyReport"),
+        },
+      }),
+    }),
+    true,
   );
   notify(
     alarms.alarm(
       "LedgerUnbalancedAlarm",
       "The daily report found the ledger and the provider's books apart by more than what was pending; see its summary.json (docs/operations.md).",
       { metric: business("LedgerUnbalanced", "DailyReport", 60) },
+    ),
+  );
+  notify(
+    alarms.alarm(
+      "ReconciliationPendingAlarm",
+      "The daily report could not read the provider's books; the day's files are written and its reconciliation is retried by the next scheduled run (docs/operations.md).",
+      { metric: business("ReconciliationPending", "DailyReport", 60) },
     ),
   );
   notify(

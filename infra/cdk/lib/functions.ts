@@ -232,6 +232,16 @@ export function functionSpecs(s: Shared): FunctionSpec[] {
           actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
           resources: [s.bucket.arnForObjects("reports/*")],
         }),
+        // The days whose reconciliation is pending: listed and unmarked by later runs.
+        new iam.PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [s.bucket.bucketArn],
+          conditions: { StringEquals: { "s3:prefix": ["reports/reconciliation-pending/"] } },
+        }),
+        new iam.PolicyStatement({
+          actions: ["s3:DeleteObject"],
+          resources: [s.bucket.arnForObjects("reports/reconciliation-pending/*")],
+        }),
         readSecret(s.providerReadKeySecret),
       ],
     },

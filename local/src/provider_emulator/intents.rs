@@ -47,6 +47,7 @@ pub(super) async fn create(
                 intent["latest_charge"] = charge.clone().into();
                 let charge_record = Charge {
                     intent: intent_id.clone(),
+                    metadata: intent["metadata"].clone(),
                     payment_id,
                     amount,
                     currency: currency.clone(),

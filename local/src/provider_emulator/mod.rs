@@ -126,6 +126,8 @@ struct Stored {
 
 struct Charge {
     intent: String,
+    /// The intent's metadata, copied when it was confirmed, as Stripe copies it.
+    metadata: Value,
     payment_id: String,
     amount: i64,
     currency: String,
@@ -140,6 +142,7 @@ impl Charge {
         json!({
             "id": id, "object": "charge", "amount": self.amount, "currency": self.currency, "captured": true,
             "status": "succeeded", "created": self.created, "payment_intent": self.intent, "amount_refunded": self.held,
+            "metadata": self.metadata,
         })
     }
 }

@@ -127,8 +127,9 @@ pub trait PaymentProvider: Send + Sync {
     /// Where a refund the provider made (`re_...`) stands now.
     fn refund_status(&self, id: &str) -> impl Future<Output = Result<RefundOutcome, Unanswered>> + Send;
 
-    /// What the provider captured and refunded from `from` until before `to` (by when it created
-    /// each charge and refund; the provider counts whole seconds).
+    /// What the provider captured and refunded for the platform (charges and refunds that carry
+    /// our ids in their metadata) from `from` until before `to` (by when it created each; the
+    /// provider counts whole seconds).
     fn totals(&self, from: Timestamp, to: Timestamp)
     -> impl Future<Output = Result<ProviderTotals, Unanswered>> + Send;
 }

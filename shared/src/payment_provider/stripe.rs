@@ -347,14 +347,17 @@ impl PaymentProvider for StripeProvider {
     #[tracing::instrument(skip(self))]
     async fn totals(&self, from: Timestamp, to: Timestamp) -> Result<ProviderTotals, Unanswered> {
         let mut totals = ProviderTotals::default();
+        // Ours only: the account may take payments other than the platform's. A charge carries its
+        // intent's metadata (copied when the intent is confirmed), a refund the metadata we gave it.
         self.each_created("listing charges", "/v1/charges", (from, to), |charge| {
-            if charge["status"] == "succeeded" && charge["captured"] != false {
+            let ours = charge["metadata"]["payment_id"].is_string();
+            if ours && charge["status"] == "succeeded" && charge["captured"] != false {
                 add(&mut totals.captured, charge);
             }
         })
         .await?;
         self.each_created("listing refunds", "/v1/refunds", (from, to), |refund| {
-            if refund["status"] == "succeeded" {
+            if refund["metadata"]["refund_id"].is_string() && refund["status"] == "succeeded" {
                 add(&mut totals.refunded, refund);
             }
         })
