@@ -264,3 +264,97 @@ async fn a_key_is_forgotten_after_24_hours_of_the_providers_clock_and_then_charg
     };
     assert_ne!(first.charge, later.charge, "the forgotten key charged the card a second time");
 }
+
+/// A charge request for `amount` with `token`, under a new payment id.
+fn charge_request(token: &str, amount: i64) -> ChargeRequest {
+    ChargeRequest {
+        payment_id: PaymentId::new(),
+        order_id: OrderId::new(),
+        source: token.into(),
+        amount,
+        currency: Currency::parse("c", "USD").unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_charge_and_a_refund_are_found_by_our_ids_without_making_them() {
+    // Our emulator only: the mock has no payment intents to search.
+    let (provider, _) = provider(Server::Emulator).await;
+    let request = charge_request("tok_visa", 1000);
+    let ChargeOutcome::Captured(capture) = provider.charge(&request).await.unwrap() else { panic!("captured") };
+    let made = refund(request.payment_id, &capture.charge, 300);
+    let refunded = provider.refund(&made).await.unwrap();
+
+    // Act
+    let found = provider.find_charge(&request.payment_id).await.unwrap();
+    let unknown = provider.find_charge(&PaymentId::new()).await.unwrap();
+    let found_refund = provider.find_refund(&made).await.unwrap();
+    let unknown_refund = provider.find_refund(&refund(request.payment_id, &capture.charge, 300)).await.unwrap();
+
+    // Assert: found as made; an id never used is none, and looking made nothing.
+    assert_eq!(found, Some(ChargeOutcome::Captured(capture.clone())));
+    assert_eq!(unknown, None);
+    assert_eq!(found_refund, Some(refunded));
+    assert_eq!(unknown_refund, None);
+    let again = provider.refund(&refund(request.payment_id, &capture.charge, 700)).await.unwrap();
+    assert!(matches!(again, RefundOutcome::Succeeded { .. }), "only 300 was refunded: {again:?}");
+}
+
+#[tokio::test]
+async fn an_intent_that_needs_authentication_is_found_cancelled_and_declined() {
+    let (provider, _) = provider(Server::Emulator).await;
+    let request = charge_request("tok_threeDSecureRequired", 1000);
+
+    let first = provider.charge(&request).await.unwrap();
+    let found = provider.find_charge(&request.payment_id).await.unwrap();
+
+    assert_eq!(first, ChargeOutcome::Declined("authentication_required"));
+    assert_eq!(found, Some(ChargeOutcome::Declined("card_declined")), "found cancelled: nothing can be taken");
+}
+
+#[tokio::test]
+async fn amounts_outside_the_providers_limits_are_refused_for_good() {
+    let (provider, _) = provider(Server::Emulator).await;
+
+    let small = provider.charge(&charge_request("tok_visa", 49)).await.unwrap();
+    let large = provider.charge(&charge_request("tok_visa", 100_000_000)).await.unwrap();
+
+    assert_eq!((small, large), (ChargeOutcome::Refused, ChargeOutcome::Refused));
+}
+
+#[tokio::test]
+async fn a_key_in_flight_is_a_conflict_not_an_answer() {
+    // Arrange: an emulator whose slow answer keeps the first request running for a second.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let mut settings = local::provider_emulator::EmulatorSettings::new(KEY);
+    settings.slow_answer = Duration::from_secs(1);
+    tokio::spawn(local::provider_emulator::serve(listener, settings));
+    let keyed = |url: String| async move {
+        let form = "amount=1000&currency=usd&confirm=true&payment_method_data[card][token]=tok_timeout";
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<http_body_util::Full<hyper::body::Bytes>>();
+        let request = hyper::Request::post(format!("{url}/v1/payment_intents"))
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("idempotency-key", "in-flight")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(form)))
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+    };
+
+    // Act: the same key while the first runs, and once it has answered.
+    let first = tokio::spawn(keyed(url.clone()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let during = keyed(url.clone()).await;
+    let first = first.await.unwrap();
+    let after = keyed(url).await;
+
+    // Assert
+    assert_eq!((during.0, during.1["error"]["type"].as_str()), (409, Some("idempotency_error")), "{during:?}");
+    assert_eq!(first.0, 200);
+    assert_eq!(after, first, "the stored answer, once there is one");
+}

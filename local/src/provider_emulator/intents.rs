@@ -96,8 +96,6 @@ pub(super) async fn create(
             }
         }
     };
-    emulator.remember(PATH, &headers, &params, status, &body);
-    drop(running);
     match (status, body["status"].as_str()) {
         (200, Some("succeeded")) => emulator.notify("payment_intent.succeeded", &body),
         (200, _) => emulator.notify("payment_intent.requires_action", &body),
@@ -105,9 +103,12 @@ pub(super) async fn create(
         _ => emulator.notify("payment_intent.payment_failed", &body["error"]["payment_intent"]),
     }
     if token == "tok_timeout" {
-        // The capture happened; its answer arrives too late for the caller.
+        // The capture happened; its answer arrives too late for the caller, and until it is sent
+        // the request is still running: the same key meanwhile is a 409.
         tokio::time::sleep(emulator.settings.slow_answer).await;
     }
+    emulator.remember(PATH, &headers, &params, status, &body);
+    drop(running);
     answer(status, body)
 }
 
