@@ -110,3 +110,48 @@ def test_customers_see_only_their_own_orders(platform):
     assert (status, body["code"]) == (404, "NOT_FOUND")
     status, body, _ = call(platform, "GET", f"/orders/{order['orderId']}", sub="ops", scope="orders:admin")
     assert status == 200
+
+
+def control_provider(platform, path, body):
+    request = urllib.request.Request(platform["provider"] + path, data=json.dumps(body).encode(), method="POST")
+    request.add_header("content-type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_the_providers_refusals_errors_and_outages_behave_as_the_contract_says(platform):
+    def confirmed_order():
+        items = [{"sku": "SKU-1", "quantity": 1, "unitPrice": 2599}]
+        status, order, _ = call(platform, "POST", "/orders", {"currency": "USD", "items": items})
+        assert status == 201, order
+        return wait_for_status(platform, order["orderId"], "CONFIRMED")["orderId"]
+
+    def pay(order, source, key=None):
+        body = {"orderId": order, "amount": 2599, "currency": "USD", "source": source}
+        return call(platform, "POST", "/payments", body, headers={"idempotency-key": key} if key else None)
+
+    # A card that needs customer authentication: declined, for good.
+    status, declined, _ = pay(confirmed_order(), "tok_threeDSecureRequired")
+    assert (status, declined["code"]) == (402, "PAYMENT_DECLINED"), declined
+    assert "authentication_required" in json.dumps(declined), declined
+
+    # Captured behind a 500: PENDING, then CAPTURED (its webhook, or the reconciler's look-up).
+    status, pending, _ = pay(confirmed_order(), "tok_providerError")
+    assert (status, pending["status"]) == (202, "PENDING"), pending
+    for _ in range(100):
+        _, payment, _ = call(platform, "GET", f"/payments/{pending['paymentId']}")
+        if payment["status"] != "PENDING":
+            break
+        time.sleep(0.1)
+    assert payment["status"] == "CAPTURED", payment
+
+    # During an outage: PENDING; the client's keyed retry once it is over captures it, once.
+    order, key = confirmed_order(), str(uuid.uuid4())
+    control_provider(platform, "/_emulator/outage", {"seconds": 60})
+    status, during, _ = pay(order, "tok_visa", key)
+    control_provider(platform, "/_emulator/outage", {"seconds": 0})
+    status_after, after, _ = pay(order, "tok_visa", key)
+    assert (status, during["status"]) == (202, "PENDING"), during
+    assert (status_after, after["status"], after["paymentId"]) == (201, "CAPTURED", during["paymentId"]), after
+    _, paid, _ = call(platform, "GET", f"/orders/{order}")
+    assert (paid["status"], paid["paid"]) == ("PAID", 2599), paid
