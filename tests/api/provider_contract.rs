@@ -178,65 +178,57 @@ async fn a_declined_card_is_a_402_card_error() {
 }
 
 #[tokio::test]
-async fn the_totals_of_a_period_count_what_was_captured_and_refunded_in_it() {
+async fn the_books_of_a_period_hold_our_charges_and_refunds_by_our_ids_and_nothing_else() {
     for server in SERVERS {
-        // Arrange: a currency no other test uses, so the shared mock's other charges do not count.
+        // Arrange: a charge and a refund of ours, and someone else's charge on the same account.
         let (provider, url) = provider(server).await;
         let now = platform::domain::Timestamp::now();
         let hour = |n: i64| platform::domain::Timestamp::from_millis(now.millis() + n * 3_600_000);
-        let before = provider.totals(hour(-1), hour(1)).await.unwrap();
+        let payment_id = PaymentId::new();
         let charge = match server {
             Server::Emulator => {
-                let request = ChargeRequest {
-                    payment_id: PaymentId::new(),
-                    order_id: OrderId::new(),
-                    source: "tok_visa".into(),
-                    amount: 1700,
-                    currency: Currency::parse("c", "ISK").unwrap(),
-                };
+                let request = ChargeRequest { payment_id, ..charge_request("tok_visa", 1700) };
                 let ChargeOutcome::Captured(capture) = provider.charge(&request).await.unwrap() else { panic!() };
                 capture.charge
             }
             Server::StripeMock => {
-                let payment_id = PaymentId::new().to_string();
-                let form = [
-                    ("amount", "1700"),
-                    ("currency", "isk"),
-                    ("source", "tok_visa"),
-                    ("metadata[payment_id]", &payment_id),
-                ];
+                let id = payment_id.to_string();
+                let form =
+                    [("amount", "1700"), ("currency", "usd"), ("source", "tok_visa"), ("metadata[payment_id]", &id)];
                 let (status, charge) = raw_post(&url, "/v1/charges", &form).await;
                 assert_eq!(status, 200, "{charge}");
                 charge["id"].as_str().unwrap().to_owned()
             }
         };
-        let refunded = provider.refund(&refund(PaymentId::new(), &charge, 400)).await.unwrap();
+        let made = refund(payment_id, &charge, 400);
+        let refunded = provider.refund(&made).await.unwrap();
         assert!(matches!(refunded, RefundOutcome::Succeeded { .. }), "{server:?}: {refunded:?}");
-        // Someone else's payment on the same account, without our ids: not ours to count.
         let (path, form) = match server {
             Server::Emulator => (
                 "/v1/payment_intents",
                 vec![
                     ("amount", "900"),
-                    ("currency", "isk"),
+                    ("currency", "usd"),
                     ("confirm", "true"),
                     ("payment_method_data[card][token]", "tok_visa"),
                 ],
             ),
-            Server::StripeMock => ("/v1/charges", vec![("amount", "900"), ("currency", "isk"), ("source", "tok_visa")]),
+            Server::StripeMock => ("/v1/charges", vec![("amount", "900"), ("currency", "usd"), ("source", "tok_visa")]),
         };
         let (status, theirs) = raw_post(&url, path, &form).await;
         assert_eq!(status, 200, "{server:?}: {theirs}");
 
         // Act
-        let during = provider.totals(hour(-1), hour(1)).await.unwrap();
-        let later = provider.totals(hour(1), hour(2)).await.unwrap();
+        let during = provider.books(hour(-1), hour(1)).await.unwrap();
+        let later = provider.books(hour(1), hour(2)).await.unwrap();
 
-        // Assert
-        let isk = |totals: &std::collections::BTreeMap<String, i64>| totals.get("ISK").copied().unwrap_or_default();
-        assert_eq!(isk(&during.captured) - isk(&before.captured), 1700, "{server:?}: {during:?}");
-        assert_eq!(isk(&during.refunded) - isk(&before.refunded), 400, "{server:?}: {during:?}");
-        assert_eq!((isk(&later.captured), isk(&later.refunded)), (0, 0), "{server:?}: nothing was made then");
+        // Assert: ours by our ids, moved; nothing of the other charge; nothing in a later hour.
+        let capture = &during.captures[&payment_id.to_string()];
+        assert_eq!((capture.amount, capture.currency.as_str(), capture.moved), (1700, "USD", true), "{server:?}");
+        let refund = &during.refunds[&made.refund_id.to_string()];
+        assert_eq!((refund.amount, refund.moved), (400, true), "{server:?}");
+        assert!(during.captures.values().all(|held| held.amount != 900), "{server:?}: someone else's charge");
+        assert!(!later.captures.contains_key(&payment_id.to_string()), "{server:?}: nothing was made then");
     }
 }
 

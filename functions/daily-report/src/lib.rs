@@ -3,8 +3,9 @@
 //! - `orders.csv`: the orders created that day (the write-sharded day index, never a scan), each
 //!   stated from its history as of 24:00;
 //! - `payments.csv`: the day's money movements, from the ledger's entries of that day;
-//! - `summary.json`: counts and money from those two, and the reconciliation of the ledger against
-//!   the payment provider's books for the day. Written last: once it is there, the day is complete.
+//! - `summary.json`: counts and money from those two, and the reconciliation of the day's
+//!   movements against the payment provider's books, one by one (`reconcile.rs`). Written last:
+//!   once it is there, the day is complete.
 //!
 //! When the provider cannot be reached, the day is written all the same with its reconciliation
 //! pending (`reconciliationPending`, the `ReconciliationPending` metric and its alarm), and a
@@ -21,6 +22,7 @@ mod cells;
 mod day;
 mod movements;
 mod orders;
+mod reconcile;
 mod summary;
 
 use std::future::Future;
@@ -38,7 +40,7 @@ use tokio::sync::mpsc;
 
 pub use cells::neutralise;
 pub use day::{MAX_BACKFILL_DAYS, bounds, report_days};
-pub use summary::{Reconciliation, Summary};
+pub use summary::{Mismatch, Reconciliation, Summary};
 
 /// Pages each shard may read ahead of the writer.
 pub const PAGES_AHEAD: usize = 1;
@@ -124,6 +126,7 @@ pub async fn run<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, day: 
     let date = day.to_string();
     let prefix = format!("reports/daily/{date}");
     let mut summary = Summary::new(&date);
+    let mut comparison = compare_with_provider(report, &date, (start, end)).await?;
 
     let mut upload =
         MultipartWriter::start(&report.sink, &format!("{prefix}/orders.csv"), "text/csv", report.part_bytes).await?;
@@ -132,17 +135,13 @@ pub async fn run<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, day: 
 
     let mut upload =
         MultipartWriter::start(&report.sink, &format!("{prefix}/payments.csv"), "text/csv", report.part_bytes).await?;
-    let written = write_movements(report, &date, &mut upload, &mut summary).await;
+    let written = write_movements(report, &date, &mut upload, &mut summary, comparison.as_mut()).await;
     finish(upload, written).await?;
 
-    let provider = match report.provider.totals(start, end).await {
-        Ok(totals) => Some(totals),
-        Err(unanswered) => {
-            tracing::error!(day = %date, error = %unanswered, "the provider's books could not be read; reconciliation pending");
-            None
-        }
-    };
-    summary.close(provider.as_ref());
+    summary.close(comparison.is_some());
+    if let Some(comparison) = comparison {
+        comparison.finish(&mut summary);
+    }
     // Marked before a pending summary is written, unmarked after a complete one: a run that dies
     // between the two leaves a day reported again for nothing, never a pending day unmarked.
     let marker = format!("{PENDING_PREFIX}{date}");
@@ -168,6 +167,25 @@ pub async fn run<S: ExportSink, P: PaymentProvider>(report: &Report<S, P>, day: 
     ];
     platform::metrics::emit(&metrics, None, &[("date", date.clone())]);
     Ok(summary)
+}
+
+/// The provider's books from before the day's earliest movement began until the day's end, to
+/// compare the day's movements with; `None` when the provider cannot be reached (the day's
+/// reconciliation is then pending).
+async fn compare_with_provider<S, P: PaymentProvider>(
+    report: &Report<S, P>,
+    date: &str,
+    (start, end): (Timestamp, Timestamp),
+) -> Result<Option<reconcile::Comparison>> {
+    let earliest = report.payments.earliest_begun(date).await?.map_or(start, |begun| begun.min(start));
+    let from = Timestamp::from_millis(earliest.millis() - reconcile::CLOCK_MARGIN_MILLIS);
+    match report.provider.books(from, end).await {
+        Ok(books) => Ok(Some(reconcile::Comparison::new(books, (start, end)))),
+        Err(unanswered) => {
+            tracing::error!(day = %date, error = %unanswered, "the provider's books could not be read; reconciliation pending");
+            Ok(None)
+        }
+    }
 }
 
 /// `orders.csv`: every shard of the day's orders, each as it stood at `end`.
@@ -203,13 +221,19 @@ async fn write_movements<S: ExportSink, P>(
     day: &str,
     upload: &mut MultipartWriter<'_, S>,
     summary: &mut Summary,
+    mut comparison: Option<&mut reconcile::Comparison>,
 ) -> Result<()> {
     let limit = report.page_size;
     let shards = day_shards(&report.payments, day, move |store, day, shard, after| async move {
         store.ledger_page(&day, shard, after, limit).await
     });
     upload.write(&header(&movements::HEADER)?).await?;
-    let mut each = |movement: &movements::Movement| summary.add_movement(movement);
+    let mut each = |movement: &movements::Movement| {
+        summary.add_movement(movement);
+        if let Some(comparison) = comparison.as_deref_mut() {
+            comparison.movement(movement, summary);
+        }
+    };
     for mut pages in shards {
         let mut fold = movements::Fold::default();
         while let Some(page) = pages.recv().await {

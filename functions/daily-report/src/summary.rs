@@ -1,7 +1,6 @@
 use std::collections::BTreeMap;
 
 use platform::domain::{Movement as Kind, Order, OrderStatus, Timestamp};
-use platform::payment_provider::ProviderTotals;
 use serde::Serialize;
 
 use crate::movements::Movement;
@@ -26,6 +25,8 @@ pub struct Summary {
     pub pending: Pending,
     /// Per currency; empty while `reconciliation_pending`.
     pub reconciliation: BTreeMap<String, Reconciliation>,
+    /// The movements the ledger and the provider disagree on (the first [`MAX_MISMATCHES`]).
+    pub mismatches: Vec<Mismatch>,
     /// The provider's books could not be read when the day was reported: the day's files are
     /// complete, its reconciliation is not, and a later scheduled run completes it.
     pub reconciliation_pending: bool,
@@ -45,20 +46,33 @@ pub struct Pending {
     pub refunds: BTreeMap<String, i64>,
 }
 
-/// The ledger against the provider's own books, for the movements begun that day (the provider
-/// dates a charge or refund by when it made it, which is when we asked). What was `PENDING` at
-/// the day's end may or may not have happened at the provider, so the day is `balanced` when the
-/// provider's figure is at least what the ledger settled and at most that plus what was pending.
+/// The ledger against the provider's books for one currency, movement by movement
+/// (`reconcile.rs`): what the day's settled movements moved by our books and by the provider's,
+/// how many were still in flight, and how many disagree. `balanced` when none does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reconciliation {
     pub captured: i64,
-    pub captures_pending: i64,
     pub provider_captured: i64,
     pub refunded: i64,
-    pub refunds_pending: i64,
     pub provider_refunded: i64,
+    pub in_flight: u64,
+    pub mismatched: u64,
     pub balanced: bool,
+}
+
+/// The most mismatches a summary lists (the counts in `reconciliation` are complete).
+pub const MAX_MISMATCHES: usize = 100;
+
+/// A movement the books disagree on: ours (its status at the day's end and amount), theirs
+/// (whether the provider moved it, and its amount); `None` where one side does not hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    pub movement: &'static str,
+    pub id: String,
+    pub currency: String,
+    pub ours: Option<(String, i64)>,
+    pub theirs: Option<(bool, i64)>,
 }
 
 impl Summary {
@@ -73,6 +87,7 @@ impl Summary {
             net: BTreeMap::new(),
             pending: Pending::default(),
             reconciliation: BTreeMap::new(),
+            mismatches: vec![],
             reconciliation_pending: false,
             generated_at: Timestamp::now(),
         }
@@ -87,58 +102,39 @@ impl Summary {
         }
     }
 
-    /// A movement with a step that day, as it stood at the day's end. A movement still `PENDING`
-    /// then began that day; a settled one may have begun before (then only the provider's books
-    /// of that earlier day hold it).
+    /// A movement with a step that day, as it stood at the day's end.
     pub fn add_movement(&mut self, movement: &Movement) {
         let entry = &movement.last;
         let (amount, currency) = (entry.amount, entry.currency.as_str().to_owned());
-        let begun_today = entry.initiated_at.day() == self.date;
-        let books = self.reconciliation.entry(currency.clone()).or_default();
         let total = match (entry.movement, entry.status.as_str()) {
-            (Kind::Capture, "CAPTURED") => {
-                books.captured += if begun_today { amount } else { 0 };
-                &mut self.paid
-            }
-            (Kind::Refund, "SUCCEEDED") => {
-                books.refunded += if begun_today { amount } else { 0 };
-                &mut self.refunded
-            }
-            (Kind::Capture, "PENDING") => {
-                books.captures_pending += amount;
-                &mut self.pending.captures
-            }
-            (Kind::Refund, "PENDING") => {
-                books.refunds_pending += amount;
-                &mut self.pending.refunds
-            }
+            (Kind::Capture, "CAPTURED") => &mut self.paid,
+            (Kind::Refund, "SUCCEEDED") => &mut self.refunded,
+            (Kind::Capture, "PENDING") => &mut self.pending.captures,
+            (Kind::Refund, "PENDING") => &mut self.pending.refunds,
             // Failed: no money moved.
             _ => return,
         };
         *total.entry(currency).or_default() += amount;
     }
 
-    /// Sets `net`, and sets the provider's side of the reconciliation; without the provider's
-    /// books (it could not be reached) the reconciliation is left pending.
-    pub fn close(&mut self, provider: Option<&ProviderTotals>) {
+    /// Lists a mismatch, up to [`MAX_MISMATCHES`].
+    pub fn mismatch(&mut self, mismatch: Mismatch) {
+        if self.mismatches.len() < MAX_MISMATCHES {
+            self.mismatches.push(mismatch);
+        }
+    }
+
+    /// Sets `net`; without the provider's books (it could not be reached) the reconciliation is
+    /// left pending.
+    pub fn close(&mut self, reconciled: bool) {
         for currency in self.paid.keys().chain(self.refunded.keys()) {
             let net = self.paid.get(currency).unwrap_or(&0) - self.refunded.get(currency).unwrap_or(&0);
             self.net.insert(currency.clone(), net);
         }
-        let Some(provider) = provider else {
+        if !reconciled {
             self.reconciliation.clear();
+            self.mismatches.clear();
             self.reconciliation_pending = true;
-            return;
-        };
-        for currency in provider.captured.keys().chain(provider.refunded.keys()) {
-            self.reconciliation.entry(currency.clone()).or_default();
-        }
-        for (currency, books) in &mut self.reconciliation {
-            books.provider_captured = provider.captured.get(currency).copied().unwrap_or_default();
-            books.provider_refunded = provider.refunded.get(currency).copied().unwrap_or_default();
-            let within = |settled: i64, pending: i64, theirs: i64| (settled..=settled + pending).contains(&theirs);
-            books.balanced = within(books.captured, books.captures_pending, books.provider_captured)
-                && within(books.refunded, books.refunds_pending, books.provider_refunded);
         }
     }
 }
@@ -190,44 +186,24 @@ mod tests {
     }
 
     #[test]
-    fn money_counts_in_the_day_it_settled_and_the_provider_balances_within_what_was_pending() {
+    fn money_counts_in_the_day_it_settled() {
         let mut summary = Summary::new("2026-11-25");
         let captured = payment(1000, "2026-11-25T09:00:00Z");
-        summary.add_movement(&moved(LedgerEntry::capture(
-            &captured,
-            PaymentStatus::Captured,
-            None,
-            t("2026-11-25T09:00:01Z"),
-        )));
+        let at = t("2026-11-25T09:00:01Z");
+        summary.add_movement(&moved(LedgerEntry::capture(&captured, PaymentStatus::Captured, None, at)));
         let late = payment(400, "2026-11-24T23:59:59Z");
-        summary.add_movement(&moved(LedgerEntry::capture(
-            &late,
-            PaymentStatus::Captured,
-            None,
-            t("2026-11-25T00:00:02Z"),
-        )));
+        let at = t("2026-11-25T00:00:02Z");
+        summary.add_movement(&moved(LedgerEntry::capture(&late, PaymentStatus::Captured, None, at)));
         let pending = payment(250, "2026-11-25T23:59:00Z");
         summary.add_movement(&moved(LedgerEntry::capture(&pending, PaymentStatus::Pending, None, pending.created_at)));
         let refund = Refund::pending(RefundId::new(), captured.payment_id, 300, None, t("2026-11-25T12:00:00Z"));
-        summary.add_movement(&moved(LedgerEntry::refund(
-            &captured,
-            &refund,
-            RefundStatus::Succeeded,
-            None,
-            refund.created_at,
-        )));
+        let at = refund.created_at;
+        summary.add_movement(&moved(LedgerEntry::refund(&captured, &refund, RefundStatus::Succeeded, None, at)));
 
-        // The provider captured the pending one too, but not the late one (it was made yesterday).
-        let usd = |n: i64| BTreeMap::from([("USD".to_owned(), n)]);
-        summary.close(Some(&ProviderTotals { captured: usd(1250), refunded: usd(300) }));
+        summary.close(true);
 
         assert_eq!((summary.paid["USD"], summary.refunded["USD"], summary.net["USD"]), (1400, 300, 1100));
         assert_eq!(summary.pending.captures["USD"], 250);
-        let books = &summary.reconciliation["USD"];
-        assert_eq!((books.captured, books.captures_pending, books.provider_captured), (1000, 250, 1250));
-        assert!(books.balanced);
-
-        summary.close(Some(&ProviderTotals { captured: usd(1500), refunded: usd(300) }));
-        assert!(!summary.reconciliation["USD"].balanced, "more than the ledger can explain");
+        assert!(!summary.reconciliation_pending);
     }
 }

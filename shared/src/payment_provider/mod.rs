@@ -77,14 +77,25 @@ pub enum RefundOutcome {
     },
 }
 
-/// What the provider's own books say it moved in a period, per currency (upper-case ISO code), in
-/// minor units: what the daily report reconciles the ledger against.
+/// One of our movements as the provider's books hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub amount: i64,
+    /// Upper-case ISO code.
+    pub currency: String,
+    /// Whether the money moved: a charge captured, a refund succeeded.
+    pub moved: bool,
+    /// When the provider made it (whole seconds).
+    pub created: Timestamp,
+}
+
+/// The provider's own books for a period: our charges by payment id and our refunds by refund id
+/// (the ids in their metadata), what the daily report compares the ledger with, movement by
+/// movement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProviderTotals {
-    /// Charges created in the period and captured.
-    pub captured: BTreeMap<String, i64>,
-    /// Refunds created in the period that succeeded.
-    pub refunded: BTreeMap<String, i64>,
+pub struct ProviderBooks {
+    pub captures: BTreeMap<String, Held>,
+    pub refunds: BTreeMap<String, Held>,
 }
 
 /// The provider's answer did not arrive, or was not one we understand: the operation may or may
@@ -127,9 +138,7 @@ pub trait PaymentProvider: Send + Sync {
     /// Where a refund the provider made (`re_...`) stands now.
     fn refund_status(&self, id: &str) -> impl Future<Output = Result<RefundOutcome, Unanswered>> + Send;
 
-    /// What the provider captured and refunded for the platform (charges and refunds that carry
-    /// our ids in their metadata) from `from` until before `to` (by when it created each; the
-    /// provider counts whole seconds).
-    fn totals(&self, from: Timestamp, to: Timestamp)
-    -> impl Future<Output = Result<ProviderTotals, Unanswered>> + Send;
+    /// The charges and refunds it made for the platform (those that carry our ids in their
+    /// metadata) from `from` until before `to` (by when it created each, in whole seconds).
+    fn books(&self, from: Timestamp, to: Timestamp) -> impl Future<Output = Result<ProviderBooks, Unanswered>> + Send;
 }

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::{
-    AmountLimits, Capture, ChargeOutcome, ChargeRequest, PROVIDER_REFUSED, PaymentProvider, ProviderTotals,
+    AmountLimits, Capture, ChargeOutcome, ChargeRequest, Held, PROVIDER_REFUSED, PaymentProvider, ProviderBooks,
     RefundOutcome, RefundRequest, Unanswered,
 };
 use crate::domain::{PaymentId, Timestamp};
@@ -192,10 +192,14 @@ impl StripeProvider {
     }
 }
 
-/// Adds an object's amount to its currency's total.
-fn add(totals: &mut std::collections::BTreeMap<String, i64>, object: &Value) {
-    let currency = object["currency"].as_str().unwrap_or_default().to_ascii_uppercase();
-    *totals.entry(currency).or_default() += object["amount"].as_i64().unwrap_or_default();
+/// A charge or refund object as the books hold it.
+fn held(object: &Value, moved: bool) -> Held {
+    Held {
+        amount: object["amount"].as_i64().unwrap_or_default(),
+        currency: object["currency"].as_str().unwrap_or_default().to_ascii_uppercase(),
+        moved,
+        created: Timestamp::from_millis(object["created"].as_i64().unwrap_or_default() * 1000),
+    }
 }
 
 /// Whether a 4xx answer refuses the request for good, so nothing moved and asking again cannot
@@ -345,24 +349,28 @@ impl PaymentProvider for StripeProvider {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn totals(&self, from: Timestamp, to: Timestamp) -> Result<ProviderTotals, Unanswered> {
-        let mut totals = ProviderTotals::default();
+    async fn books(&self, from: Timestamp, to: Timestamp) -> Result<ProviderBooks, Unanswered> {
+        let mut books = ProviderBooks::default();
         // Ours only: the account may take payments other than the platform's. A charge carries its
         // intent's metadata (copied when the intent is confirmed), a refund the metadata we gave it.
         self.each_created("listing charges", "/v1/charges", (from, to), |charge| {
-            let ours = charge["metadata"]["payment_id"].is_string();
-            if ours && charge["status"] == "succeeded" && charge["captured"] != false {
-                add(&mut totals.captured, charge);
+            let moved = charge["status"] == "succeeded" && charge["captured"] != false;
+            if let Some(id) = charge["metadata"]["payment_id"].as_str() {
+                // A failed attempt and a capture under one payment: the capture is what counts.
+                let entry = books.captures.entry(id.to_owned()).or_insert_with(|| held(charge, moved));
+                if moved {
+                    *entry = held(charge, moved);
+                }
             }
         })
         .await?;
         self.each_created("listing refunds", "/v1/refunds", (from, to), |refund| {
-            if refund["metadata"]["refund_id"].is_string() && refund["status"] == "succeeded" {
-                add(&mut totals.refunded, refund);
+            if let Some(id) = refund["metadata"]["refund_id"].as_str() {
+                books.refunds.insert(id.to_owned(), held(refund, refund["status"] == "succeeded"));
             }
         })
         .await?;
-        Ok(totals)
+        Ok(books)
     }
 
     async fn refund_status(&self, id: &str) -> Result<RefundOutcome, Unanswered> {

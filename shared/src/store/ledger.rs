@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::transact::new_item;
 use super::{Item, PaymentStore, expr::Expr, from_item, s, to_item};
-use crate::domain::LedgerEntry;
+use crate::domain::{LedgerEntry, Timestamp};
 use crate::error::{Result, ResultExt};
 use crate::keys;
 
@@ -43,5 +43,19 @@ impl PaymentStore {
             .context("reading a day of the ledger")?;
         let entries = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_>>()?;
         Ok((entries, output.last_evaluated_key))
+    }
+
+    /// When the earliest movement with a step on a UTC day began: the first entry of each shard
+    /// (keys start with when the movement began). `None` for a day without money.
+    #[tracing::instrument(skip(self))]
+    pub async fn earliest_begun(&self, day: &str) -> Result<Option<Timestamp>> {
+        let mut earliest: Option<Timestamp> = None;
+        for shard in 0..keys::DAY_SHARDS {
+            let (first, _) = self.ledger_page(day, shard, None, Some(1)).await?;
+            for entry in first {
+                earliest = Some(earliest.map_or(entry.initiated_at, |e| e.min(entry.initiated_at)));
+            }
+        }
+        Ok(earliest)
     }
 }
