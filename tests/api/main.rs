@@ -21,6 +21,7 @@ mod payments_refund;
 mod property_tests;
 mod provider_contract;
 mod provider_outages;
+mod provider_webhooks;
 mod release_check;
 mod report;
 mod report_outage;

@@ -99,8 +99,8 @@ async fn a_lost_answer_is_settled_by_the_webhook_too() {
 
 #[tokio::test]
 async fn a_refund_the_provider_fails_ends_failed_by_webhook_and_its_amount_is_refundable_again() {
-    // Arrange
-    let app = spawn_app().await;
+    // Arrange: the provider fails the refund a second after accepting it, so the hold can be seen.
+    let app = spawn_app_with(|emulator| emulator.refund_failure_delay = std::time::Duration::from_secs(1)).await;
     let order = confirmed(&app).await;
     let paid = app.request("POST", "/payments").json(&payment_body(&order, 2599, "tok_refundFails")).send().await;
     assert_eq!(paid.status, 201, "{paid:?}");

@@ -26,7 +26,7 @@ enum Server {
 }
 
 const SERVERS: [Server; 2] = [Server::Emulator, Server::StripeMock];
-const KEY: &str = "sk_test_contract";
+pub(crate) const KEY: &str = "sk_test_contract";
 
 /// A provider adapter pointed at `server`, and that server's address.
 async fn provider(server: Server) -> (StripeProvider, String) {
@@ -51,7 +51,7 @@ async fn provider(server: Server) -> (StripeProvider, String) {
 }
 
 /// A form POST straight to the server, bypassing the adapter.
-async fn raw_post(url: &str, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn raw_post(url: &str, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<hyper::body::Bytes>>();
     let body: String = form.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");

@@ -34,6 +34,27 @@ pub(super) async fn refunds(
     answer(200, list(objects, &query))
 }
 
+/// `GET /v1/events`: the events of the last 30 days, newest first, of one `type` if asked.
+pub(super) async fn events(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    Query(query): Query<Params>,
+) -> Response {
+    if let Some(refused) = emulator.unauthorized(&headers) {
+        return refused;
+    }
+    let books = emulator.books.lock().unwrap();
+    let kept = books.now() - super::EVENTS_KEPT_SECONDS;
+    let of_type = |event: &Value| query.get("type").is_none_or(|wanted| event["type"] == wanted.as_str());
+    let events = books
+        .events
+        .iter()
+        .filter(|e| e["created"].as_i64().is_some_and(|c| c >= kept) && of_type(e))
+        .cloned()
+        .collect();
+    answer(200, list(events, &query))
+}
+
 /// `GET /v1/payment_intents/search?query=metadata['<name>']:'<value>'`: the intents whose
 /// metadata holds that value (the one query form the platform uses; any other is a 400).
 pub(super) async fn search_intents(

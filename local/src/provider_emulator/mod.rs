@@ -11,8 +11,10 @@
 //!   then `failed`; `tok_threeDSecureRequired` leaves the intent needing customer authentication
 //!   (`requires_action`, which `POST /v1/payment_intents/{id}/cancel` cancels); `tok_providerError`
 //!   captures but answers 500, and replays that 500 for its key; anything else is a 400;
-//! - webhooks signed as the provider signs them (`Stripe-Signature: t=..,v1=..`), retried until
-//!   answered 2xx, and, as configured, sent more than once and out of order.
+//! - webhooks signed as the provider signs them (`Stripe-Signature: t=..,v1=..`), retried with
+//!   back-off until answered 2xx for up to 3 days of its clock, and, as configured, sent more than
+//!   once and out of order; every event listed by `GET /v1/events` (`type`, `created`, paged) for
+//!   30 days of its clock;
 //!
 //! - `GET /v1/charges` and `GET /v1/refunds`, newest first, with `created[gte]`, `created[lt]`,
 //!   `limit` and `starting_after`, as the daily report's reconciliation reads them, refunds also by
@@ -89,6 +91,8 @@ struct Books {
     /// Charge id -> (intent id, amount, what its refunds hold, card token).
     charges: HashMap<String, Charge>,
     refunds: HashMap<String, Value>,
+    /// Every event, in order (listed for [`EVENTS_KEPT_SECONDS`]).
+    events: Vec<Value>,
     /// (path, key) -> the first answer.
     idempotency: HashMap<(String, String), Stored>,
     /// The (path, key) of requests running now: another with the same key is a 409.
@@ -105,6 +109,9 @@ struct Books {
 /// How long a result is kept for its idempotency key, as Stripe keeps it: then it is forgotten,
 /// and the same key makes a new request.
 const KEY_KEPT_SECONDS: i64 = 24 * 3600;
+
+/// How long events stay listed (`GET /v1/events`), as Stripe keeps them: 30 days.
+const EVENTS_KEPT_SECONDS: i64 = 30 * 24 * 3600;
 
 /// The amounts the emulator takes, in minor units of any currency (`API.md`): outside them a
 /// payment intent is refused (`amount_too_small`, `amount_too_large`), as Stripe refuses.
@@ -150,8 +157,14 @@ impl Charge {
 impl Books {
     /// Epoch seconds by the emulator's clock, as the provider stamps its objects.
     fn now(&self) -> i64 {
-        let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        real + self.clock_ahead_seconds
+        self.now_millis().div_euclid(1000)
+    }
+
+    /// Epoch milliseconds by the emulator's clock.
+    fn now_millis(&self) -> i64 {
+        let real =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        real + self.clock_ahead_seconds * 1000
     }
 
     fn id(&mut self, prefix: &str) -> String {
@@ -184,6 +197,7 @@ pub async fn serve(listener: tokio::net::TcpListener, settings: EmulatorSettings
         .route("/v1/payment_intents/{id}/cancel", post(intents::cancel))
         .route("/v1/refunds/{id}", get(refunds::get))
         .route("/v1/charges", get(lists::charges))
+        .route("/v1/events", get(lists::events))
         .route("/v1/refunds", get(lists::refunds).post(refunds::create))
         .route_layer(axum::middleware::from_fn_with_state(emulator.clone(), unreachable_in_an_outage))
         .route("/_emulator/books", get(books))
