@@ -185,7 +185,7 @@ async fn an_update_of_a_confirmed_order_is_decided_again_and_a_zero_total_ends_r
     // Act: update it to a total of zero, then let the processor read the queue.
     let free = json!({"currency": "USD", "items": [{"sku": "FREE", "quantity": 1, "unitPrice": 0}]});
     let updated = app.request("PUT", &format!("/orders/{id}")).json(&free).send().await;
-    let unpaid = app.pay("alice", id, 1).await;
+    let unpaid = app.pay("alice", id, 100).await;
     app.process_queue().await;
 
     // Assert
