@@ -293,6 +293,22 @@ async fn a_charge_and_a_refund_are_found_by_our_ids_without_making_them() {
 }
 
 #[tokio::test]
+async fn a_refund_is_found_among_its_charges_refunds_by_our_id() {
+    for server in SERVERS {
+        let (provider, url) = provider(server).await;
+        let (payment, charge) = captured_charge(server, &provider, &url).await;
+        let made = refund(payment, &charge, 300);
+        let refunded = provider.refund(&made).await.unwrap();
+
+        let found = provider.find_refund(&made).await.unwrap();
+        let unknown = provider.find_refund(&refund(payment, &charge, 300)).await.unwrap();
+
+        assert_eq!(found, Some(refunded), "{server:?}");
+        assert_eq!(unknown, None, "{server:?}");
+    }
+}
+
+#[tokio::test]
 async fn an_intent_that_needs_authentication_is_found_cancelled_and_declined() {
     let (provider, _) = provider(Server::Emulator).await;
     let request = charge_request("tok_threeDSecureRequired", 1000);
