@@ -2,7 +2,8 @@
 //! the JWT authorizer, payload 2.0 events, its body limit and 30 s timeout), then the function's
 //! handler, in-process. Besides the API, what an orchestrator asks of a server: `/health/live`,
 //! `/health/startup`, `/health/ready` (the table answers within [`READY_TIMEOUT`], and the server
-//! is not shutting down), and a graceful stop ([`serve_until`]).
+//! is not shutting down), and a graceful stop ([`serve_until`]). `/metrics` is not here: it has a
+//! port of its own (`prometheus::serve`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -189,13 +190,6 @@ async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Resp
     let path = parts.uri.path();
     if let Some(answer) = health(&edge, path).await {
         return Ok(convert(answer));
-    }
-    if path == "/metrics" {
-        let response = hyper::Response::builder()
-            .header("content-type", "text/plain; version=0.0.4")
-            .body(Full::new(Bytes::from(crate::prometheus::render())))
-            .expect("static response");
-        return Ok(response);
     }
     if !edge.api {
         return Ok(convert(crate::app::api_gateway_not_found()));

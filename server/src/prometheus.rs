@@ -1,7 +1,8 @@
-//! Prometheus metrics at `/metrics` (text format 0.0.4): requests and their latency per route,
-//! method and status, and the business metrics the functions emit as CloudWatch EMF in Lambda
-//! (`platform::metrics`), under the same names in Prometheus's spelling (`OrdersCreated` ->
-//! `platform_orders_created_total`). Held in memory, per process; Prometheus sums the pods.
+//! Prometheus metrics at `/metrics` (text format 0.0.4) on a port of their own ([`serve`]), never
+//! the API's: requests and their latency per route, method and status, and the business metrics
+//! the functions emit as CloudWatch EMF in Lambda (`platform::metrics`), under the same names in
+//! Prometheus's spelling (`OrdersCreated` -> `platform_orders_created_total`), money totals by
+//! currency among them. Held in memory, per process; Prometheus sums the pods.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -129,6 +130,43 @@ fn snake(name: &str) -> String {
         }
     }
     out
+}
+
+/// How long a scraper may take to send a request's headers.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `GET /metrics` on `listener` until the task is dropped; any other path is a 404. Apart
+/// from the API, so what the metrics say (money totals among them) reaches the scraper only.
+pub async fn serve(listener: tokio::net::TcpListener) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "accepting a metrics connection failed");
+                continue;
+            }
+        };
+        let service = hyper::service::service_fn(|request: hyper::Request<hyper::body::Incoming>| async move {
+            let response = if request.uri().path() == "/metrics" {
+                hyper::Response::builder()
+                    .header("content-type", "text/plain; version=0.0.4")
+                    .body(Full::new(Bytes::from(render())))
+            } else {
+                hyper::Response::builder().status(404).body(Full::new(Bytes::new()))
+            };
+            Ok::<_, std::convert::Infallible>(response.expect("a static response"))
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
 }
 
 #[cfg(test)]

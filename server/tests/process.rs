@@ -27,11 +27,13 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start(command: &str, port: u16) -> Child {
+/// Starts the server: `command` on `port`, its metrics on `metrics`.
+fn start(command: &str, (port, metrics): (u16, u16)) -> Child {
     Command::new(env!("CARGO_BIN_EXE_platform-server"))
         .arg(command)
         .env_clear()
         .env("PORT", port.to_string())
+        .env("METRICS_PORT", metrics.to_string())
         .env("AWS_ENDPOINT_URL", black_hole())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -96,10 +98,12 @@ fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
 
 #[test]
 fn the_api_is_live_not_ready_without_its_table_and_refuses_bad_tokens_at_the_edge() {
-    let port = free_port();
-    let mut server = start("api", port);
+    let (port, metrics) = (free_port(), free_port());
+    let mut server = start("api", (port, metrics));
     wait_until_live(port);
 
+    assert_eq!(request(metrics, "/metrics", None), Some(200), "metrics on their own port");
+    assert_eq!(request(port, "/metrics", None), Some(404), "never on the API's");
     assert_eq!(request(port, "/health/startup", None), Some(200));
     assert_eq!(request(port, "/health/ready", None), Some(503), "the table does not answer");
     assert_eq!(request(port, "/orders/0b6a3f4e-8f1e-4c1a-9d55-2b7c1f9e6a10", None), Some(401));
@@ -113,7 +117,7 @@ fn the_api_is_live_not_ready_without_its_table_and_refuses_bad_tokens_at_the_edg
 #[test]
 fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
     let port = free_port();
-    let mut server = start("api", port);
+    let mut server = start("api", (port, free_port()));
     wait_until_live(port);
 
     // A read that waits on the black hole until the SDK gives up (seconds), then a 500.
@@ -134,7 +138,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_zero() {
 #[test]
 fn the_worker_answers_its_health_checks_and_stops_on_sigterm() {
     let port = free_port();
-    let mut worker = start("worker", port);
+    let mut worker = start("worker", (port, free_port()));
     wait_until_live(port);
     assert_eq!(request(port, "/orders/0b6a3f4e-8f1e-4c1a-9d55-2b7c1f9e6a10", None), Some(404), "no API here");
 

@@ -51,7 +51,7 @@ async fn ready_follows_the_table_and_turns_false_when_stopping() {
 }
 
 #[tokio::test]
-async fn metrics_count_requests_by_route_and_the_business_metrics_in_prometheus_format() {
+async fn metrics_count_requests_and_business_metrics_on_a_port_of_their_own_never_the_apis() {
     server::prometheus::install();
     let test = spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -70,11 +70,21 @@ async fn metrics_count_requests_by_route_and_the_business_metrics_in_prometheus_
     stream.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
 
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n").await.unwrap();
-    let mut metrics = String::new();
-    stream.read_to_string(&mut metrics).await.unwrap();
+    let get = |address, path: &'static str| async move {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    };
+    let scrape = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let scrape_address = scrape.local_addr().unwrap();
+    tokio::spawn(server::prometheus::serve(scrape));
+    let metrics = get(scrape_address, "/metrics").await;
+    let on_the_api = get(address, "/metrics").await;
 
+    assert!(on_the_api.starts_with("HTTP/1.1 404"), "never on the API's port: {on_the_api}");
     assert!(metrics.contains("content-type: text/plain; version=0.0.4"), "{metrics}");
     assert!(metrics.contains(r#"http_requests_total{method="POST",route="/orders",status="201"} "#), "{metrics}");
     assert!(

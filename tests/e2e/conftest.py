@@ -51,13 +51,14 @@ def token(sub, scope="orders", secret=SECRET, ttl=600, **overrides):
 
 @pytest.fixture(scope="session")
 def platform():
-    api_port, emulator_port, provider_port = free_port(), free_port(), free_port()
+    api_port, emulator_port, provider_port, metrics_port = free_port(), free_port(), free_port(), free_port()
     state = tempfile.mkdtemp()
     env = dict(
         os.environ,
         PORT=str(api_port),
         EMULATOR_PORT=str(emulator_port),
         PAYMENT_PROVIDER_PORT=str(provider_port),
+        METRICS_PORT=str(metrics_port),
         LOCAL_JWT_SECRET=SECRET,
         STATE_FILE=os.path.join(state, "state.json"),
     )
@@ -75,7 +76,12 @@ def platform():
         except OSError:
             assert process.poll() is None, open(log.name).read()
             time.sleep(0.5)
-    yield {"api": api, "emulator": f"http://127.0.0.1:{emulator_port}", "provider": f"http://127.0.0.1:{provider_port}"}
+    yield {
+        "api": api,
+        "emulator": f"http://127.0.0.1:{emulator_port}",
+        "provider": f"http://127.0.0.1:{provider_port}",
+        "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
+    }
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
 

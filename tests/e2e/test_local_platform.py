@@ -155,3 +155,11 @@ def test_the_providers_refusals_errors_and_outages_behave_as_the_contract_says(p
     assert (status_after, after["status"], after["paymentId"]) == (201, "CAPTURED", during["paymentId"]), after
     _, paid, _ = call(platform, "GET", f"/orders/{order}")
     assert (paid["status"], paid["paid"]) == ("PAID", 2599), paid
+
+
+def test_metrics_are_served_on_their_own_port_never_the_apis(platform):
+    with urllib.request.urlopen(platform["metrics"], timeout=10) as response:
+        assert response.status == 200
+        assert "http_requests_total" in response.read().decode()
+    status, _, _ = call(platform, "GET", "/metrics")
+    assert status == 404

@@ -114,6 +114,21 @@ def test_probes_hit_the_servers_health_paths_on_its_port(built):
             assert container["args"][0] in {"api", "worker", "report"}, name
 
 
+def test_metrics_are_scraped_from_a_port_of_their_own_never_the_apis(built):
+    resources, _ = built
+    scraped = [r for r in resources if r["kind"] == "Deployment"]
+    assert {r["metadata"]["name"] for r in scraped} >= {"api", "worker"}
+    for deployment in scraped:
+        template = deployment["spec"]["template"]
+        port = int(template["metadata"]["annotations"]["prometheus.io/port"])
+        (container,) = template["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert port == int(env["METRICS_PORT"]) == ports["metrics"] != int(env["PORT"]), deployment["metadata"]["name"]
+    services = [r for r in resources if r["kind"] == "Service"]
+    assert all(p.get("targetPort") not in ("metrics", port) for s in services for p in s["spec"]["ports"]), services
+
+
 def test_workloads_run_unprivileged_with_a_writable_tmp_only(built):
     resources, _ = built
     for name, spec in pod_specs(resources):

@@ -46,6 +46,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(restored) => restored,
         None => local::provision(&sdk, &local::specs::Specs::bundled(), PREFIX).await?,
     };
+    // Prometheus's /metrics on its own port, never the API's (API.md).
+    let metrics_port: u16 = std::env::var("METRICS_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(9090);
+    let metrics_listener = tokio::net::TcpListener::bind(("127.0.0.1", metrics_port)).await?;
+    let metrics_url = format!("http://127.0.0.1:{}/metrics", metrics_listener.local_addr()?.port());
+    tokio::spawn(server::prometheus::serve(metrics_listener));
     // The payment provider: the emulator of its API, on its own port, calling our webhook route.
     let provider_port: u16 = std::env::var("PAYMENT_PROVIDER_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(4242);
     let provider_listener = tokio::net::TcpListener::bind(("127.0.0.1", provider_port)).await?;
@@ -76,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let customer = tokens::mint(&secret, "demo-customer", "orders", 24 * 3600);
     let admin = tokens::mint(&secret, "demo-admin", "orders orders:admin", 24 * 3600);
-    println!("{}", banner(port, &provider_url, &resources, &customer, &admin));
+    println!("{}", banner(port, (&provider_url, &metrics_url), &resources, &customer, &admin));
 
     // Short polls: a developer sees an order decided within a second or two.
     let receive = server::queue::Receive { wait_seconds: 1, ..Default::default() };
@@ -94,13 +99,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// What a developer needs to start: where things are, two tokens, and a walk through the API.
-fn banner(port: u16, provider: &str, resources: &local::Resources, customer: &str, admin: &str) -> String {
+fn banner(
+    port: u16,
+    (provider, metrics): (&str, &str),
+    resources: &local::Resources,
+    customer: &str,
+    admin: &str,
+) -> String {
     let api = format!("http://127.0.0.1:{port}");
     format!(
         r#"
 The platform is up at {api}
   table {table} | queue {queue} | dead letters {dlq} | bucket {bucket}
   payment provider emulator at {provider} (key {PROVIDER_API_KEY}; webhooks to /webhooks/payment-provider)
+  Prometheus metrics at {metrics}
 
 export API={api}
 export CUSTOMER_TOKEN={customer}

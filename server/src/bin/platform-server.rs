@@ -98,6 +98,15 @@ async fn listener() -> Result<tokio::net::TcpListener, Failure> {
     Ok(tokio::net::TcpListener::bind(("0.0.0.0", port)).await?)
 }
 
+/// Serves `/metrics` on `METRICS_PORT` (9090), apart from the API.
+async fn metrics() -> Result<(), Failure> {
+    let port = config::parse::<u16>(&config::Env, "METRICS_PORT", "a port number")?.unwrap_or(9090);
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+    tokio::spawn(server::prometheus::serve(listener));
+    Ok(())
+}
+
 /// SIGTERM (what Kubernetes sends) or Ctrl-C.
 async fn terminated() {
     let mut sigterm =
@@ -110,6 +119,7 @@ async fn terminated() {
 
 async fn api() -> Result<(), Failure> {
     let (authorizer, stop) = (authorizer()?, stop()?);
+    metrics().await?;
     let app = app(true).await?;
     let listener = listener().await?;
     tracing::info!(address = %listener.local_addr()?, "serving the API");
@@ -119,6 +129,7 @@ async fn api() -> Result<(), Failure> {
 
 async fn worker() -> Result<(), Failure> {
     let stop = stop()?;
+    metrics().await?;
     let app = app(false).await?;
     let sdk = platform::aws::load().await;
     let queue_url = config::var(config::ORDER_QUEUE_URL)?;
