@@ -1,8 +1,11 @@
 //! What API Gateway's JWT authorizer does: verify the bearer token and hand its claims, flattened
 //! to strings, to the functions. Two kinds of keys: an issuer's JWKS (RS256 and ES256, as
 //! Cognito and other identity providers sign), fetched once and again when a token names a key not
-//! seen yet (a rotation), at most once per [`JWKS_MIN_REFRESH`]; or an HS256 secret (the local
-//! platform, and tests). Issuer, audience, `exp` and `nbf` are checked with no leeway.
+//! seen yet (a rotation), at most once per [`JWKS_MIN_REFRESH`], one fetch at a time and never
+//! holding up tokens of keys already known; or an HS256 secret (the local platform, and tests).
+//! Issuer, `exp` and `nbf` are checked with no leeway, and the audience as API Gateway checks it:
+//! `aud` must name one of the audiences, or, without `aud`, `client_id` must (Cognito's access
+//! tokens carry no `aud`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use hyper::body::Bytes;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use tokio::sync::Mutex;
+use std::sync::RwLock;
 
 /// The least time between two fetches of the JWKS, so tokens naming unknown keys cannot make the
 /// server hammer the issuer.
@@ -31,6 +34,7 @@ pub type Claims = BTreeMap<String, String>;
 pub struct Authorizer {
     keys: Keys,
     validation: Validation,
+    audiences: Arc<[String]>,
 }
 
 #[derive(Clone)]
@@ -42,8 +46,9 @@ enum Keys {
 impl Authorizer {
     /// HS256 tokens signed with `secret`, from `issuer`, for one of `audiences`.
     pub fn hs256(secret: &str, issuer: &str, audiences: &[&str]) -> Self {
-        let validation = validation(Algorithm::HS256, issuer, audiences);
-        Self { keys: Keys::Secret(DecodingKey::from_secret(secret.as_bytes())), validation }
+        let validation = validation(Algorithm::HS256, issuer);
+        let keys = Keys::Secret(DecodingKey::from_secret(secret.as_bytes()));
+        Self { keys, validation, audiences: audiences.iter().map(|a| a.to_string()).collect() }
     }
 
     /// RS256 and ES256 tokens from `issuer`, for one of `audiences`, checked against the keys the
@@ -54,8 +59,9 @@ impl Authorizer {
 
     /// [`Self::jwks`], fetching the set again at most once per `min_refresh`.
     pub fn jwks_refreshing(jwks_url: &str, issuer: &str, audiences: &[&str], min_refresh: Duration) -> Self {
-        let validation = validation(Algorithm::RS256, issuer, audiences);
-        Self { keys: Keys::Jwks(Arc::new(Jwks::new(jwks_url, min_refresh))), validation }
+        let validation = validation(Algorithm::RS256, issuer);
+        let keys = Keys::Jwks(Arc::new(Jwks::new(jwks_url, min_refresh)));
+        Self { keys, validation, audiences: audiences.iter().map(|a| a.to_string()).collect() }
     }
 
     /// The claims of a valid `Authorization: Bearer <jwt>` header.
@@ -81,15 +87,31 @@ impl Authorizer {
                 jsonwebtoken::decode::<BTreeMap<String, Value>>(token, &key, &validation)
             }
         };
-        Some(decoded.ok()?.claims.into_iter().map(|(name, value)| (name, flatten(&value))).collect())
+        let claims = decoded.ok()?.claims;
+        if !self.for_us(&claims) {
+            return None;
+        }
+        Some(claims.into_iter().map(|(name, value)| (name, flatten(&value))).collect())
+    }
+
+    /// Whether the token is for one of our audiences: its `aud` (a string or a list) names one,
+    /// or, when it has no `aud`, its `client_id` does.
+    fn for_us(&self, claims: &BTreeMap<String, Value>) -> bool {
+        let ours = |value: &Value| value.as_str().is_some_and(|v| self.audiences.iter().any(|a| a == v));
+        match claims.get("aud") {
+            Some(Value::Array(named)) => named.iter().any(ours),
+            Some(named) => ours(named),
+            None => claims.get("client_id").is_some_and(ours),
+        }
     }
 }
 
-fn validation(algorithm: Algorithm, issuer: &str, audiences: &[&str]) -> Validation {
+fn validation(algorithm: Algorithm, issuer: &str) -> Validation {
     let mut validation = Validation::new(algorithm);
     validation.set_issuer(&[issuer]);
-    validation.set_audience(audiences);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    // The audience is checked by `for_us`, as API Gateway checks it (`client_id` without `aud`).
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
     validation.leeway = 0;
     validation.validate_nbf = true;
     validation
@@ -103,7 +125,11 @@ struct Jwks {
         hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
         Full<Bytes>,
     >,
-    cache: Mutex<Cache>,
+    /// Read briefly by every verification; never held across a fetch.
+    cache: RwLock<Cache>,
+    /// Held by the one fetch in flight: a verification that needs the set fetched waits for it
+    /// rather than fetching again.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -112,31 +138,64 @@ struct Cache {
     fetched: Option<Instant>,
 }
 
+impl Cache {
+    fn get(&self, kid: &str) -> Option<(Algorithm, DecodingKey)> {
+        self.keys.get(kid).cloned()
+    }
+
+    fn stale(&self) -> bool {
+        self.fetched.is_none_or(|at| at.elapsed() > JWKS_MAX_AGE)
+    }
+}
+
 impl Jwks {
     fn new(url: &str, min_refresh: Duration) -> Self {
         let connector =
             hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
         let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
-        Self { url: url.to_owned(), min_refresh, http, cache: Mutex::default() }
+        Self { url: url.to_owned(), min_refresh, http, cache: RwLock::default(), fetching: Default::default() }
     }
 
-    /// The key `kid` names: from the cache, or after fetching the set again if it is not there
-    /// (or the cache is old) and the last fetch is not too recent.
+    fn cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+        self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The key `kid` names. A known key is used at once (an old set is refreshed by whoever finds
+    /// no fetch in flight; the others go on with the key they have). An unknown key waits for the
+    /// fetch in flight, or makes one, at most once per `min_refresh`.
     async fn key(&self, kid: &str) -> Option<(Algorithm, DecodingKey)> {
-        let mut cache = self.cache.lock().await;
-        let age = cache.fetched.map(|at| at.elapsed());
-        let stale = age.is_none_or(|age| age > JWKS_MAX_AGE);
-        let may_fetch = age.is_none_or(|age| age >= self.min_refresh);
-        if (stale || !cache.keys.contains_key(kid)) && may_fetch {
-            cache.fetched = Some(Instant::now());
-            match self.fetch().await {
-                Ok(keys) => cache.keys = keys,
-                Err(error) => {
-                    tracing::warn!(url = %self.url, %error, "fetching the JWKS failed; keeping the keys known")
-                }
+        let (known, stale) = {
+            let cache = self.cache();
+            (cache.get(kid), cache.stale())
+        };
+        if let Some(key) = known {
+            if stale && let Ok(_fetching) = self.fetching.try_lock() {
+                self.refresh().await;
             }
+            return self.cache().get(kid).or(Some(key));
         }
-        cache.keys.get(kid).cloned()
+        let _fetching = self.fetching.lock().await;
+        // The fetch just waited for may have brought it.
+        if let Some(key) = self.cache().get(kid) {
+            return Some(key);
+        }
+        self.refresh().await;
+        self.cache().get(kid)
+    }
+
+    /// Fetches the set again unless the last fetch is too recent; the caller holds `fetching`.
+    async fn refresh(&self) {
+        {
+            let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if cache.fetched.is_some_and(|at| at.elapsed() < self.min_refresh) {
+                return;
+            }
+            cache.fetched = Some(Instant::now());
+        }
+        match self.fetch().await {
+            Ok(keys) => self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner()).keys = keys,
+            Err(error) => tracing::warn!(url = %self.url, %error, "fetching the JWKS failed; keeping the keys known"),
+        }
     }
 
     async fn fetch(&self) -> Result<HashMap<String, (Algorithm, DecodingKey)>, String> {

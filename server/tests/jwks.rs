@@ -26,6 +26,8 @@ struct Issuer {
     url: String,
     published: Arc<Mutex<Vec<&'static str>>>,
     fetches: Arc<AtomicUsize>,
+    /// While set, each answer waits this long first (an issuer that stalls).
+    stall: Arc<std::sync::Mutex<Duration>>,
 }
 
 async fn issuer(kids: &[&'static str]) -> Issuer {
@@ -33,24 +35,30 @@ async fn issuer(kids: &[&'static str]) -> Issuer {
     let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().unwrap());
     let published = Arc::new(Mutex::new(kids.to_vec()));
     let fetches = Arc::new(AtomicUsize::new(0));
-    let (serving, counting) = (published.clone(), fetches.clone());
+    let stall = Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    let (serving, counting, stalling) = (published.clone(), fetches.clone(), stall.clone());
     tokio::spawn(async move {
         loop {
             let (mut stream, _) = listener.accept().await.unwrap();
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request).await;
-            counting.fetch_add(1, Ordering::SeqCst);
-            let all = keys();
-            let set: Vec<Value> = serving.lock().await.iter().map(|kid| all[*kid].clone()).collect();
-            let body = json!({ "keys": set }).to_string();
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
+            let (serving, counting, stalling) = (serving.clone(), counting.clone(), stalling.clone());
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                counting.fetch_add(1, Ordering::SeqCst);
+                let wait = *stalling.lock().unwrap();
+                tokio::time::sleep(wait).await;
+                let all = keys();
+                let set: Vec<Value> = serving.lock().await.iter().map(|kid| all[*kid].clone()).collect();
+                let body = json!({ "keys": set }).to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
         }
     });
-    Issuer { url, published, fetches }
+    Issuer { url, published, fetches, stall }
 }
 
 fn now() -> u64 {
@@ -146,4 +154,53 @@ async fn wrong_keys_algorithms_issuers_audiences_and_times_are_refused() {
     let mut mixed = signed("rsa-1", &claims()).split('.').map(str::to_owned).collect::<Vec<_>>();
     mixed[0] = b64(&json!({"alg": "RS256", "kid": "ec-1", "typ": "JWT"}));
     assert!(authorizer.verify(Some(&bearer(&mixed.join(".")))).await.is_none());
+}
+
+#[tokio::test]
+async fn a_stalled_fetch_holds_up_no_token_of_a_key_already_known_and_is_made_once() {
+    // Arrange: rsa-1 known; then the issuer stalls for two seconds an answer.
+    let issuer = issuer(&["rsa-1"]).await;
+    let authorizer = Arc::new(authorizer(&issuer).await);
+    assert!(authorizer.verify(Some(&bearer(&signed("rsa-1", &claims())))).await.is_some());
+    tokio::time::sleep(REFRESH).await;
+    *issuer.stall.lock().unwrap() = Duration::from_secs(2);
+    issuer.published.lock().await.push("rsa-2");
+
+    // Act: two tokens of a new key wait for one fetch; a token of the known key meanwhile.
+    let rotated = |authorizer: Arc<Authorizer>| async move {
+        authorizer.verify(Some(&bearer(&signed("rsa-2", &claims())))).await.is_some()
+    };
+    let (first, second) = (tokio::spawn(rotated(authorizer.clone())), tokio::spawn(rotated(authorizer.clone())));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let known =
+        tokio::time::timeout(Duration::from_secs(1), authorizer.verify(Some(&bearer(&signed("rsa-1", &claims())))))
+            .await;
+
+    // Assert: the known key answered while the fetch stalled; the new key after it, fetched once.
+    assert!(matches!(known, Ok(Some(_))), "a known key waited for the fetch: {known:?}");
+    assert!(first.await.unwrap() && second.await.unwrap());
+    assert_eq!(issuer.fetches.load(Ordering::SeqCst), 2, "the first fetch, and one for the new key");
+}
+
+#[tokio::test]
+async fn a_token_without_aud_is_for_us_when_its_client_id_is_one_of_our_audiences() {
+    let issuer = issuer(&["rsa-1"]).await;
+    let authorizer = authorizer(&issuer).await;
+    let access = |client_id: &str, aud: Option<&str>| {
+        let mut claims = json!({"iss": ISSUER, "sub": "alice", "client_id": client_id, "token_use": "access",
+            "scope": "orders", "exp": now() + 600});
+        if let Some(aud) = aud {
+            claims["aud"] = aud.into();
+        }
+        bearer(&signed("rsa-1", &claims))
+    };
+
+    // Cognito's access token: no aud, its client_id ours.
+    assert!(authorizer.verify(Some(&access(AUDIENCE, None))).await.is_some());
+    // Another app's client, or an aud for someone else whatever the client_id: refused.
+    assert!(authorizer.verify(Some(&access("another-app", None))).await.is_none());
+    assert!(authorizer.verify(Some(&access(AUDIENCE, Some("someone-else")))).await.is_none());
+    // An aud list naming us.
+    let listed = json!({"iss": ISSUER, "aud": ["other", AUDIENCE], "sub": "alice", "exp": now() + 600});
+    assert!(authorizer.verify(Some(&bearer(&signed("rsa-1", &listed)))).await.is_some());
 }
