@@ -1,11 +1,11 @@
 //! The HTTP edge: what API Gateway does in front of the functions (routes from `template.yaml`,
 //! the JWT authorizer, payload 2.0 events, its body limit and 30 s timeout), then the function's
 //! handler, in-process. Besides the API, what an orchestrator asks of a server: `/health/live`,
-//! `/health/startup`, `/health/ready` (the table answers within [`READY_TIMEOUT`], and the server
-//! is not shutting down), and a graceful stop ([`serve_until`]). `/metrics` is not here: it has a
+//! `/health/startup`, `/health/ready` (the server is not shutting down: whether this pod can serve,
+//! never whether a dependency answers, so a DynamoDB blip does not take every pod out of service
+//! at once; that shows in the 5xx metrics and alarms), and a graceful stop ([`serve_until`]). `/metrics` is not here: it has a
 //! port of its own (`prometheus::serve`).
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,7 +19,6 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use platform::Error;
-use platform::domain::OrderId;
 use platform::http::{MAX_BODY_BYTES, error_response};
 
 use crate::App;
@@ -29,10 +28,24 @@ use crate::auth::Authorizer;
 
 /// API Gateway's integration timeout for an HTTP API: past it the client gets a 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the readiness check waits for the table.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What one client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a request's body may take to arrive; a slower one is dropped, connection and all,
+    /// before any handler runs.
+    pub body_timeout: Duration,
+    /// The most connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { body_timeout: Duration::from_secs(10), max_connections: 1024 }
+    }
+}
 
 /// What serves: the functions, the authorizer, and any routes of the caller's own.
 #[derive(Clone)]
@@ -44,6 +57,7 @@ pub struct Edge {
     /// Routes besides the template's, which whoever starts the edge hands it (the local platform's).
     extra: Arc<[ExtraRoute]>,
     stopping: Arc<AtomicBool>,
+    limits: Limits,
 }
 
 /// What an extra route's handler returns.
@@ -66,7 +80,12 @@ enum Target<'a> {
 
 impl Edge {
     pub fn new(app: Arc<App>, authorizer: Arc<Authorizer>) -> Self {
-        Self { app, authorizer, api: true, extra: Arc::new([]), stopping: Arc::default() }
+        Self { app, authorizer, api: true, extra: Arc::new([]), stopping: Arc::default(), limits: Limits::default() }
+    }
+
+    /// The same edge, with other limits.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The same edge, also serving `routes`.
@@ -128,9 +147,14 @@ pub async fn serve_until(
         tracing::info!(drain = ?stop.drain, "stopping: not ready any more, still serving");
         tokio::time::sleep(stop.drain).await;
     });
+    let connections = Arc::new(tokio::sync::Semaphore::new(edge.limits.max_connections));
     loop {
+        let next = async {
+            let permit = connections.clone().acquire_owned().await.expect("the semaphore is never closed");
+            (permit, listener.accept().await)
+        };
         tokio::select! {
-            accepted = listener.accept() => {
+            (permit, accepted) = next => {
                 let (stream, _) = match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
@@ -147,6 +171,7 @@ pub async fn serve_until(
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
                     let _ = connection.await;
+                    drop(permit);
                 });
             }
             () = &mut shutdown => break,
@@ -161,11 +186,11 @@ pub async fn serve_until(
 }
 
 /// The orchestrator's questions: alive (the process answers), started (it serves), ready (it
-/// should get traffic: not stopping, and the table answers).
+/// should get traffic: it is not stopping).
 async fn health(edge: &Edge, path: &str) -> Option<lambda_http::Response<Body>> {
     let ok = match path {
         "/health/live" | "/health/startup" => true,
-        "/health/ready" => !edge.stopping.load(Ordering::SeqCst) && table_answers(&edge.app).await,
+        "/health/ready" => !edge.stopping.load(Ordering::SeqCst),
         _ => return None,
     };
     let (status, body) = if ok { (200, r#"{"status":"ok"}"#) } else { (503, r#"{"status":"unavailable"}"#) };
@@ -178,13 +203,9 @@ async fn health(edge: &Edge, path: &str) -> Option<lambda_http::Response<Body>> 
     )
 }
 
-/// Whether the table answers a read (of an order that never exists) in time.
-async fn table_answers(app: &App) -> bool {
-    let probe = OrderId::parse("id", "00000000-0000-4000-8000-000000000000").expect("a valid id");
-    matches!(tokio::time::timeout(READY_TIMEOUT, app.function("orders-get").store.get(&probe)).await, Ok(Ok(_)))
-}
-
-async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+/// One request: its answer, or an error that drops the connection unanswered (a body slower than
+/// [`Limits::body_timeout`]).
+async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
     let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
@@ -212,10 +233,15 @@ async fn handle(edge: Edge, req: hyper::Request<Incoming>) -> Result<hyper::Resp
     };
     // API Gateway itself refuses bodies over 10 MB; anything over our limit only needs to be
     // known as too large.
-    let body = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(_) => vec![0; MAX_BODY_BYTES + 1],
-    };
+    let body =
+        match tokio::time::timeout(edge.limits.body_timeout, Limited::new(body, MAX_BODY_BYTES + 1).collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+            Ok(Err(_)) => vec![0; MAX_BODY_BYTES + 1],
+            Err(_) => {
+                tracing::info!(path, "a request's body did not arrive in time; connection dropped");
+                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the request's body was too slow"));
+            }
+        };
     let headers = parts
         .headers
         .iter()

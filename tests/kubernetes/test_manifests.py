@@ -129,6 +129,19 @@ def test_metrics_are_scraped_from_a_port_of_their_own_never_the_apis(built):
     assert all(p.get("targetPort") not in ("metrics", port) for s in services for p in s["spec"]["ports"]), services
 
 
+def test_an_autoscaled_deployment_leaves_its_replica_count_to_the_autoscaler(built):
+    resources, _ = built
+    scaled = {r["spec"]["scaleTargetRef"]["name"] for r in resources if r["kind"] == "HorizontalPodAutoscaler"}
+    assert scaled, "the API is autoscaled"
+    for deployment in (r for r in resources if r["kind"] == "Deployment" and r["metadata"]["name"] in scaled):
+        assert "replicas" not in deployment["spec"], deployment["metadata"]["name"]
+
+
+def test_the_image_build_context_leaves_out_outputs_state_and_tools():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert {".git", "target", ".venv", ".local", "**/node_modules"} <= ignored, ignored
+
+
 def test_workloads_run_unprivileged_with_a_writable_tmp_only(built):
     resources, _ = built
     for name, spec in pod_specs(resources):
