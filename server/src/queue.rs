@@ -3,6 +3,9 @@
 //! reported failures to reappear after their visibility timeout (and, past the queue's
 //! `maxReceiveCount`, to be moved to the dead-letter queue by SQS itself). A batch that takes long
 //! has its messages' visibility extended while it runs, so no other consumer gets them meanwhile.
+//! Told to stop, the consumer takes no new batch, gives the batch in hand its grace to finish, and
+//! otherwise hands its messages back (visibility 0) for another consumer at once; processing a
+//! message twice is safe (the processor's writes are conditional).
 
 use std::future::Future;
 use std::time::Duration;
@@ -102,6 +105,47 @@ pub async fn while_extending<T>(
     }
 }
 
+/// When a consumer stops: once `signal` holds `true` it takes no new batch, and the batch in hand
+/// has `grace` to finish before its messages are handed back.
+#[derive(Debug, Clone)]
+pub struct Stopping {
+    pub signal: tokio::sync::watch::Receiver<bool>,
+    pub grace: Duration,
+}
+
+impl Stopping {
+    /// A consumer that runs until its task is dropped.
+    pub fn never() -> Self {
+        let (_, signal) = tokio::sync::watch::channel(false);
+        Self { signal, grace: Duration::ZERO }
+    }
+
+    fn asked(&self) -> bool {
+        *self.signal.borrow()
+    }
+
+    /// Resolves once the stop is asked for and its grace has passed.
+    async fn grace_over(&self) {
+        let mut signal = self.signal.clone();
+        if signal.wait_for(|stop| *stop).await.is_err() {
+            // The sender is gone without asking: never.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(self.grace).await;
+    }
+}
+
+/// What became of one poll.
+#[derive(Debug)]
+pub enum Polled {
+    /// No message came.
+    Empty,
+    /// The batch was processed: its response (the reported failures were left to reappear).
+    Processed(SqsBatchResponse),
+    /// Stopping, the batch did not finish within the grace: its messages were handed back.
+    HandedBack(usize),
+}
+
 /// Receives one batch, runs the processor on it, and deletes the messages it did not report as
 /// failed. Returns the batch's response, or `None` when no message came.
 pub async fn poll_once(
@@ -110,6 +154,20 @@ pub async fn poll_once(
     processor: &Processor,
     receive: Receive,
 ) -> Result<Option<SqsBatchResponse>, aws_sdk_sqs::Error> {
+    Ok(match poll_until(sqs, queue_url, processor, receive, &Stopping::never()).await? {
+        Polled::Processed(response) => Some(response),
+        Polled::Empty | Polled::HandedBack(_) => None,
+    })
+}
+
+/// [`poll_once`], handing the batch back if `stopping`'s grace ends before the batch does.
+pub async fn poll_until(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    processor: &Processor,
+    receive: Receive,
+    stopping: &Stopping,
+) -> Result<Polled, aws_sdk_sqs::Error> {
     let output = sqs
         .receive_message()
         .queue_url(queue_url)
@@ -121,10 +179,16 @@ pub async fn poll_once(
         .await?;
     let messages = output.messages.unwrap_or_default();
     if messages.is_empty() {
-        return Ok(None);
+        return Ok(Polled::Empty);
     }
     let work = order_processor::handle(processor, sqs_event(&messages, queue_url));
-    let response = while_extending(sqs, queue_url, &messages, receive.extension, work).await;
+    let response = tokio::select! {
+        response = while_extending(sqs, queue_url, &messages, receive.extension, work) => response,
+        () = stopping.grace_over() => {
+            hand_back(sqs, queue_url, &messages).await?;
+            return Ok(Polled::HandedBack(messages.len()));
+        }
+    };
     for message in &messages {
         let failed =
             response.batch_item_failures.iter().any(|f| Some(&f.item_identifier) == message.message_id.as_ref());
@@ -136,17 +200,40 @@ pub async fn poll_once(
                 .await?;
         }
     }
-    Ok(Some(response))
+    Ok(Polled::Processed(response))
 }
 
-/// Consumes the queue for as long as the task lives, like Lambda's event source mapping: long
-/// polls (`receive.wait_seconds`, up to SQS's 20), partial-batch failures, redelivery after the
-/// visibility timeout.
-pub async fn consume(sqs: aws_sdk_sqs::Client, queue_url: String, processor: Processor, receive: Receive) {
-    loop {
-        if let Err(error) = poll_once(&sqs, &queue_url, &processor, receive).await {
+/// Makes `messages` visible again at once, for another consumer.
+async fn hand_back(sqs: &aws_sdk_sqs::Client, queue_url: &str, messages: &[Message]) -> Result<(), aws_sdk_sqs::Error> {
+    let entries = messages.iter().enumerate().filter_map(|(i, m)| {
+        let handle = m.receipt_handle()?;
+        ChangeMessageVisibilityBatchRequestEntry::builder()
+            .id(i.to_string())
+            .receipt_handle(handle)
+            .visibility_timeout(0)
+            .build()
+            .ok()
+    });
+    sqs.change_message_visibility_batch().queue_url(queue_url).set_entries(Some(entries.collect())).send().await?;
+    tracing::info!(messages = messages.len(), "stopping: a batch that did not finish in its grace was handed back");
+    Ok(())
+}
+
+/// Consumes the queue until `stopping` asks it to stop (see [`Stopping`]), like Lambda's event
+/// source mapping: long polls (`receive.wait_seconds`, up to SQS's 20), partial-batch failures,
+/// redelivery after the visibility timeout.
+pub async fn consume(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    processor: Processor,
+    receive: Receive,
+    stopping: Stopping,
+) {
+    while !stopping.asked() {
+        if let Err(error) = poll_until(&sqs, &queue_url, &processor, receive, &stopping).await {
             tracing::warn!(error = %error, "polling the order queue failed; retrying");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
+    tracing::info!("the queue consumer stopped");
 }

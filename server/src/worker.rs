@@ -13,7 +13,7 @@ use platform::store::OrderStore;
 use tokio::task::JoinHandle;
 
 use crate::App;
-use crate::queue::Receive;
+use crate::queue::{Receive, Stopping};
 
 /// How often the relay and the reconciler run in AWS (`rate(1 minute)` in `template.yaml`).
 pub const SCHEDULE_PERIOD: Duration = Duration::from_secs(60);
@@ -30,22 +30,35 @@ pub struct Background {
     pub nightly_report: bool,
 }
 
+/// The background's tasks: the queue's consumer, which stops by itself when asked (see
+/// [`Stopping`]), and the scheduled loops, which are aborted (a run cut short runs again).
+pub struct Tasks {
+    pub consumer: JoinHandle<()>,
+    pub scheduled: Vec<JoinHandle<()>>,
+}
+
 /// Starts the background: the queue's consumer (Lambda's event source mapping, so it polls with
 /// the platform's `sqs`, not the function's), the relay, the reconciler and, if asked, the nightly
-/// report, each with its function's clients. The tasks run until aborted.
-pub fn start(app: &App, sqs: aws_sdk_sqs::Client, queue_url: String, background: Background) -> Vec<JoinHandle<()>> {
+/// report, each with its function's clients.
+pub fn start(
+    app: &App,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    background: Background,
+    stopping: Stopping,
+) -> Tasks {
     let processor = app.function("order-processor").processor.clone();
     let relay = app.function("outbox-relay");
     let (store, events, rules) = (relay.store.clone(), relay.events.clone(), relay.processor.rules.clone());
-    let mut tasks = vec![
-        tokio::spawn(crate::queue::consume(sqs, queue_url, processor, background.receive)),
+    let consumer = tokio::spawn(crate::queue::consume(sqs, queue_url, processor, background.receive, stopping));
+    let mut scheduled = vec![
         tokio::spawn(relay_every(background.period, store, events, rules)),
         tokio::spawn(reconcile_every(background.period, app.function("payment-reconciler").payments.clone())),
     ];
     if background.nightly_report {
-        tasks.push(tokio::spawn(report_nightly(app.function("daily-report").report.clone())));
+        scheduled.push(tokio::spawn(report_nightly(app.function("daily-report").report.clone())));
     }
-    tasks
+    Tasks { consumer, scheduled }
 }
 
 /// Runs the outbox relay and the sweeper every `period`.

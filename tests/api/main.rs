@@ -29,3 +29,4 @@ mod secrets;
 mod server_health;
 mod telemetry;
 mod template;
+mod worker_stop;

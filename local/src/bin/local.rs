@@ -86,7 +86,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Short polls: a developer sees an order decided within a second or two.
     let receive = server::queue::Receive { wait_seconds: 1, ..Default::default() };
     let background = worker::Background { receive, period: RELAY_PERIOD, nightly_report: true };
-    worker::start(&app, platform::aws::sqs(&sdk), resources.queue_url.clone(), background);
+    let stopping = server::queue::Stopping::never(); // Ctrl-C ends the process; SQS redelivers
+    let _tasks = worker::start(&app, platform::aws::sqs(&sdk), resources.queue_url.clone(), background, stopping);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let edge =

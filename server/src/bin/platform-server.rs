@@ -136,15 +136,27 @@ async fn worker() -> Result<(), Failure> {
     // Long polls of 20 s (SQS's longest): an idle queue costs three requests a minute.
     let receive = server::queue::Receive { wait_seconds: 20, ..Default::default() };
     let background = worker::Background { receive, period: worker::SCHEDULE_PERIOD, nightly_report: false };
-    let tasks = worker::start(&app, platform::aws::sqs(&sdk), queue_url, background);
+    // SIGTERM: the consumer takes no new batch, and the batch in hand gets the grace to finish or is
+    // handed back (visibility 0); a scheduled run cut short runs again on the next tick. Both are
+    // safe to repeat (DynamoDB conditions decide each write once).
+    let (stop_consuming, signal) = tokio::sync::watch::channel(false);
+    let stopping = server::queue::Stopping { signal, grace: stop.grace };
+    let tasks = worker::start(&app, platform::aws::sqs(&sdk), queue_url, background, stopping);
     let listener = listener().await?;
     tracing::info!(address = %listener.local_addr()?, "working; health checks served");
     let edge = Edge::health_only(Arc::new(app));
-    let served = server::edge::serve_until(listener, edge, terminated(), Stop { drain: Duration::ZERO, ..stop }).await;
-    // A batch cut short reappears after its visibility timeout; a scheduled run cut short runs
-    // again on the next tick. Both are safe to repeat (DynamoDB conditions decide each write once).
-    for task in tasks {
+    let terminating = async {
+        terminated().await;
+        let _ = stop_consuming.send(true);
+    };
+    let served = server::edge::serve_until(listener, edge, terminating, Stop { drain: Duration::ZERO, ..stop }).await;
+    for task in tasks.scheduled {
         task.abort();
+    }
+    // A long poll in flight ends within its 20 s, then the batch's grace.
+    let consumer_deadline = stop.grace + Duration::from_secs(20);
+    if tokio::time::timeout(consumer_deadline, tasks.consumer).await.is_err() {
+        tracing::warn!("the queue consumer had not stopped at its deadline");
     }
     Ok(served?)
 }
