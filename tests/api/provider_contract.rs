@@ -317,7 +317,7 @@ async fn an_intent_that_needs_authentication_is_found_cancelled_and_declined() {
     let found = provider.find_charge(&request.payment_id).await.unwrap();
 
     assert_eq!(first, ChargeOutcome::Declined("authentication_required"));
-    assert_eq!(found, Some(ChargeOutcome::Declined("card_declined")), "found cancelled: nothing can be taken");
+    assert_eq!(found, Some(ChargeOutcome::Declined("authentication_required")), "found cancelled, for the same reason");
 }
 
 #[tokio::test]

@@ -143,6 +143,8 @@ impl StripeProvider {
                 Ok(ChargeOutcome::Declined(match state {
                     "requires_action" => "authentication_required",
                     _ if said.is_object() => decline_code(said),
+                    // Cancelled with no payment error: it needed authentication (a decline says so).
+                    "canceled" => "authentication_required",
                     _ => "card_declined",
                 }))
             }
