@@ -1,5 +1,5 @@
 """infra/kubernetes against the Kubernetes API's schemas (kubernetes-validate, strict) and against
-the server they run: the production overlay is built the way kustomize builds it (for the features
+the server they run: the staging and production overlays are built the way kustomize builds it (for the features
 the overlay uses), every resource validates, the probes hit the server's health paths on its port,
 every workload runs as it should (non-root, read-only root, /tmp a volume), the settings the
 server needs are in the config, and the Dockerfile ships the binary cargo builds."""
@@ -86,7 +86,7 @@ def containers(resources):
     return [c for _, spec in pod_specs(resources) for c in spec["containers"]]
 
 
-@pytest.fixture(scope="module", params=["base", "overlays/production"])
+@pytest.fixture(scope="module", params=["base", "overlays/staging", "overlays/production"])
 def built(request):
     return build(K8S / request.param)
 
