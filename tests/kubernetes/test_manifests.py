@@ -142,6 +142,20 @@ def test_the_image_build_context_leaves_out_outputs_state_and_tools():
     assert {".git", "target", ".venv", ".local", "**/node_modules"} <= ignored, ignored
 
 
+def test_every_pod_is_denied_by_default_and_may_call_out_only_dns_and_https(built):
+    resources, _ = built
+    policies = [r for r in resources if r["kind"] == "NetworkPolicy"]
+    default = [p for p in policies if p["spec"]["podSelector"] == {} and "egress" not in p["spec"] and "ingress" not in p["spec"]]
+    assert default and set(default[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}, "deny by default, both ways"
+    allowed = {(port["protocol"], port["port"]) for p in policies for rule in p["spec"].get("egress", []) for port in rule["ports"]}
+    assert allowed == {("UDP", 53), ("TCP", 53), ("TCP", 443)}, allowed
+    for policy in policies:
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule["to"]:
+                if "ipBlock" in peer:
+                    assert "10.0.0.0/8" in peer["ipBlock"].get("except", []), "HTTPS out of the cluster only"
+
+
 def test_workloads_run_unprivileged_with_a_writable_tmp_only(built):
     resources, _ = built
     for name, spec in pod_specs(resources):
