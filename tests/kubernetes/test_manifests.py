@@ -156,6 +156,23 @@ def test_every_pod_is_denied_by_default_and_may_call_out_only_dns_and_https(buil
                     assert "10.0.0.0/8" in peer["ipBlock"].get("except", []), "HTTPS out of the cluster only"
 
 
+def test_the_ingress_serves_the_api_over_tls_with_api_gateways_limits_and_never_the_metrics(built):
+    resources, _ = built
+    (ingress,) = [r for r in resources if r["kind"] == "Ingress"]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "10m", "API Gateway's payload limit"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "30", "API Gateway's timeout"
+    assert int(annotations["nginx.ingress.kubernetes.io/limit-rps"]) > 0
+    hosts = {h for rule in ingress["spec"]["rules"] for h in [rule["host"]]}
+    assert hosts <= {h for tls in ingress["spec"]["tls"] for h in tls["hosts"]}, "every host has TLS"
+    backends = [p["backend"]["service"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    services = {r["metadata"]["name"]: r for r in resources if r["kind"] == "Service"}
+    for backend in backends:
+        (port,) = [p for p in services[backend["name"]]["spec"]["ports"] if p["name"] == backend["port"]["name"]]
+        assert port["targetPort"] == "http", "the API's port, never the metrics'"
+
+
 def test_workloads_run_unprivileged_with_a_writable_tmp_only(built):
     resources, _ = built
     for name, spec in pod_specs(resources):
