@@ -5,6 +5,7 @@ every workload runs as it should (non-root, read-only root, /tmp a volume), the 
 server needs are in the config, and the Dockerfile ships the binary cargo builds."""
 
 import copy
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -96,7 +97,36 @@ def test_every_resource_validates_strictly(built):
     assert {r["kind"] for r in resources} >= {"Namespace", "ServiceAccount", "Deployment", "Service",
                                                 "HorizontalPodAutoscaler", "PodDisruptionBudget", "CronJob"}
     for resource in resources:
-        kubernetes_validate.validate(resource, VERSION, strict=True)
+        if is_builtin(resource):
+            kubernetes_validate.validate(resource, VERSION, strict=True)
+    custom = [r for r in resources if not is_builtin(r)]
+    assert custom, "the alerts are custom resources"
+    assert validate_custom(custom) == (0, ""), "every custom resource against its schema"
+
+
+def is_builtin(resource):
+    """A kind of the Kubernetes API itself (core, apps, ..., *.k8s.io), which kubernetes-validate knows."""
+    group = resource["apiVersion"].rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def validate_custom(resources):
+    """Custom resources against their published schemas (tests/kubernetes/crds): exit code, problems."""
+    folder = ROOT / "tests" / "kubernetes" / "crds"
+    lock, installed = folder / "package-lock.json", folder / "node_modules" / ".package-lock.json"
+    if not installed.exists() or lock.stat().st_mtime > installed.stat().st_mtime:
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=folder, check=True)
+    run = subprocess.run(["node", "validate.mjs"], cwd=folder, input=json.dumps(resources), capture_output=True, text=True)
+    return run.returncode, run.stdout.strip()
+
+
+def test_custom_resources_are_refused_where_their_schema_refuses_them():
+    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "bad"},
+            "spec": {"groups": [{"name": "g", "rules": [{"alert": "NoExpr", "for": "5m"}]}]}}
+    unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    code, problems = validate_custom([rule, unknown])
+    assert code == 1
+    assert "must have required property expr" in problems and "no schema for example.com/v1 Widget" in problems, problems
 
 
 def test_probes_hit_the_servers_health_paths_on_its_port(built):
@@ -256,3 +286,17 @@ def test_the_dockerfile_ships_the_binary_cargo_builds():
     # The binary it ships answers the commands the manifests give it.
     usage = subprocess.run([str(ROOT / "target" / "debug" / binary)], capture_output=True, text=True)
     assert usage.returncode != 0 and all(command in usage.stderr for command in ("api", "worker", "report"))
+
+
+def test_every_alert_on_the_servers_metrics_names_a_metric_the_code_emits(built):
+    resources, _ = built
+    sources = "".join(path.read_text() for folder in ("shared", "functions", "server")
+                      for path in (ROOT / folder).rglob("*.rs"))
+    exprs = [rule["expr"] for r in resources if r["kind"] == "PrometheusRule"
+             for group in r["spec"]["groups"] for rule in group["rules"]]
+    assert exprs
+    for name in {m for expr in exprs for m in re.findall(r"\bplatform_([a-z_]+)_total\b", expr)}:
+        camel = "".join(part.capitalize() for part in name.split("_"))
+        assert f'"{camel}"' in sources, f"platform_{name}_total: no metric {camel} is emitted"
+    for name in {m for expr in exprs for m in re.findall(r"\b(http_[a-z_]+?)(?:_bucket)?\b", expr)}:
+        assert name in (ROOT / "server" / "src" / "prometheus.rs").read_text(), name
