@@ -10,6 +10,7 @@ pub mod auth;
 pub mod edge;
 pub mod prometheus;
 pub mod queue;
+pub mod release;
 pub mod template;
 pub mod worker;
 

@@ -4,29 +4,12 @@
 
 use std::sync::Mutex;
 
-use lambda_http::Body;
-use release_check::{HookEvent, Invoker, Verdicts};
-use serde_json::{Value, json};
+use release_check::{HookEvent, Verdicts};
+use serde_json::json;
+use server::release::Handlers;
 
 use crate::helpers::{TestApp, settings, spawn_app};
 use crate::template::tagged;
-
-/// Invokes the local platform's handler for a function, as Lambda would invoke its version.
-struct InProcess(server::app::App);
-
-impl Invoker for InProcess {
-    async fn invoke(&self, function: &'static str, event: Value) -> Result<Value, String> {
-        let request = lambda_http::request::from_str(&event.to_string()).map_err(|e| e.to_string())?;
-        let response = self.0.invoke(function, request).await.ok_or_else(|| format!("no function {function}"))?;
-        let body = match response.body() {
-            Body::Text(text) => text.clone(),
-            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            Body::Empty => String::new(),
-            _ => return Err("an unexpected body".into()),
-        };
-        Ok(json!({"statusCode": response.status().as_u16(), "body": body}))
-    }
-}
 
 /// Records verdicts instead of sending them to CodeDeploy.
 #[derive(Default)]
@@ -49,9 +32,9 @@ async fn this_build_passes_its_release_check_and_the_probes_write_nothing() {
     let before = app.item_count().await;
     let verdicts = Recorded::default();
 
-    let passed = release_check::handle(&InProcess(app.app.clone()), &verdicts, hook_event()).await.unwrap();
+    let passed = release_check::handle(&Handlers(&app.app), &verdicts, hook_event()).await.unwrap();
 
-    assert!(passed, "{:?}", release_check::check(&InProcess(app.app.clone())).await);
+    assert!(passed, "{:?}", release_check::check(&Handlers(&app.app)).await);
     assert_eq!(*verdicts.0.lock().unwrap(), [("hook-1".to_owned(), true)]);
     assert_eq!(app.item_count().await, before, "a probe wrote to the table");
 }
@@ -67,8 +50,8 @@ async fn a_version_that_answers_wrongly_fails_the_check_and_is_reported_failed()
         server::app::App::new(|_| app.sdk.clone(), app.app.template.clone(), names, settings(&app.provider_url));
     let verdicts = Recorded::default();
 
-    let failures = release_check::check(&InProcess(broken.clone())).await;
-    let passed = release_check::handle(&InProcess(broken), &verdicts, hook_event()).await.unwrap();
+    let failures = release_check::check(&Handlers(&broken)).await;
+    let passed = release_check::handle(&Handlers(&broken), &verdicts, hook_event()).await.unwrap();
 
     let failed: Vec<&str> = failures.iter().map(|f| f.function).collect();
     assert_eq!(failed, ["orders-get", "orders-cancel", "payments-get"], "{failures:?}");

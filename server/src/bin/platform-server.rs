@@ -1,4 +1,5 @@
-//! The container's entry point: `platform-server api | worker | report [--date D | --from D --to D]`.
+//! The container's entry point: `platform-server api | worker | report [--date D | --from D --to D]
+//! | release-check`.
 //!
 //! - `api` serves every route of `template.yaml` on `PORT` (8080), with the health checks, and
 //!   verifies tokens against the issuer's JWKS (`JWT_ISSUER`, `JWT_AUDIENCE`, and `JWT_JWKS_URL`,
@@ -6,6 +7,8 @@
 //! - `worker` consumes the order queue and runs the outbox relay (with its sweeper) and the payment
 //!   reconciler every minute, answering the health checks on `PORT`.
 //! - `report` runs the daily report once (the day before, or the days asked) and exits.
+//! - `release-check` runs the release check's probes through this image's handlers and exits
+//!   non-zero if any is answered wrongly: a Kubernetes release's smoke check (`server::release`).
 //!
 //! Everything else is read as the functions read it (`ORDERS_TABLE`, `ORDER_QUEUE_URL`,
 //! `EXPORTS_BUCKET`, the secrets' ARNs, ...). SIGTERM stops it gracefully (`SHUTDOWN_DRAIN_SECONDS`,
@@ -31,10 +34,10 @@ async fn main() -> std::process::ExitCode {
         Some("api") => api().await,
         Some("worker") => worker().await,
         Some("report") => report(&args[1..]).await,
-        _ => {
-            Err("usage: platform-server api | worker | report [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD]"
-                .into())
-        }
+        Some("release-check") => release_check().await,
+        _ => Err("usage: platform-server api | worker | report [--date YYYY-MM-DD | --from YYYY-MM-DD --to \
+                  YYYY-MM-DD] | release-check"
+            .into()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -173,4 +176,15 @@ async fn report(args: &[String]) -> Result<(), Failure> {
     let reported = daily_report::handle(&app.function("daily-report").report, &payload, Timestamp::now()).await?;
     println!("{}", serde_json::to_string_pretty(&reported)?);
     Ok(())
+}
+
+async fn release_check() -> Result<(), Failure> {
+    let app = app(true).await?;
+    let failures = release_check::check(&server::release::Handlers(&app)).await;
+    if failures.is_empty() {
+        println!("release check passed: {} probes", release_check::PROBES.len());
+        return Ok(());
+    }
+    let failed: Vec<&str> = failures.iter().map(|f| f.function).collect();
+    Err(format!("release check failed: {}", failed.join(", ")).into())
 }
