@@ -169,9 +169,90 @@ pub async fn serve(listener: tokio::net::TcpListener) {
     }
 }
 
+/// How long a push may take.
+const PUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Pushes everything recorded to a Prometheus Pushgateway at `url` (in-cluster, plain HTTP) under
+/// `job`: how a run-once process, the report's CronJob, hands its metrics to a Prometheus that
+/// never scrapes it. A push replaces the job's previous one, so an alert on a pushed value holds
+/// until the next run says otherwise.
+pub async fn push(url: &str, job: &str) -> Result<(), String> {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Full<Bytes>>(hyper_util::client::legacy::connect::HttpConnector::new());
+    let uri = format!("{}/metrics/job/{job}", url.trim_end_matches('/'));
+    let request = hyper::Request::put(&uri)
+        .header("content-type", "text/plain; version=0.0.4")
+        .body(Full::new(Bytes::from(render())))
+        .map_err(|e| format!("{uri}: {e}"))?;
+    let response = tokio::time::timeout(PUSH_TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| format!("{uri}: no answer in {} s", PUSH_TIMEOUT.as_secs()))?
+        .map_err(|e| format!("{uri}: {e}"))?;
+    match response.status() {
+        status if status.is_success() => Ok(()),
+        status => Err(format!("{uri} answered {status}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A Pushgateway's side of one push: the request it received, answered with `status`.
+    async fn gateway(status: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let received = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0; 4096];
+            // Headers, then as many body bytes as Content-Length says.
+            loop {
+                let n = stream.read(&mut buffer).await.unwrap();
+                request.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))
+                        .and_then(|l| l.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+            }
+            let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        (url, received)
+    }
+
+    #[tokio::test]
+    async fn a_push_puts_everything_recorded_under_the_jobs_group() {
+        let metric = Metric::count("LedgerUnbalanced", 2);
+        record_business(&metric, None);
+        let (url, received) = gateway("200 OK").await;
+
+        push(&format!("{url}/"), "platform-report").await.unwrap();
+
+        let request = received.await.unwrap();
+        assert!(request.starts_with("PUT /metrics/job/platform-report HTTP/1.1\r\n"), "{request}");
+        assert!(request.contains("content-type: text/plain; version=0.0.4"), "{request}");
+        assert!(request.contains("\nplatform_ledger_unbalanced_total "), "{request}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_push_is_an_error() {
+        let (url, _) = gateway("400 Bad Request").await;
+        let error = push(&url, "platform-report").await.unwrap_err();
+        assert!(error.contains("answered 400"), "{error}");
+    }
 
     #[test]
     fn names_are_spelled_as_prometheus_spells_them() {

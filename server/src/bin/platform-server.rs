@@ -6,7 +6,8 @@
 //!   by default `<issuer>/.well-known/jwks.json`) or, for local use, an HS256 `JWT_HS256_SECRET`.
 //! - `worker` consumes the order queue and runs the outbox relay (with its sweeper) and the payment
 //!   reconciler every minute, answering the health checks on `PORT`.
-//! - `report` runs the daily report once (the day before, or the days asked) and exits.
+//! - `report` runs the daily report once (the day before, or the days asked) and exits, after
+//!   pushing its metrics to `PUSHGATEWAY_URL` when set (nothing scrapes a process that short).
 //! - `release-check` runs the release check's probes through this image's handlers and exits
 //!   non-zero if any is answered wrongly: a Kubernetes release's smoke check (`server::release`).
 //!
@@ -175,6 +176,11 @@ async fn report(args: &[String]) -> Result<(), Failure> {
     let app = app(false).await?;
     let reported = daily_report::handle(&app.function("daily-report").report, &payload, Timestamp::now()).await?;
     println!("{}", serde_json::to_string_pretty(&reported)?);
+    // A push that fails fails the run: the job's failure alerts, and its retry reruns the report,
+    // which is safe; an unbalanced ledger nobody was told of would not be.
+    if let Some(url) = config::Env.get("PUSHGATEWAY_URL").filter(|u| !u.is_empty()) {
+        server::prometheus::push(&url, "platform-report").await?;
+    }
     Ok(())
 }
 
