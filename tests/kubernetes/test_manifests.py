@@ -1,21 +1,19 @@
-"""infra/kubernetes against the Kubernetes API's schemas (kubernetes-validate, strict) and against
-the server they run: the staging and production overlays are built the way kustomize builds it (for the features
-the overlay uses), every resource validates, the probes hit the server's health paths on its port,
+"""infra/kubernetes against the Kubernetes API's schemas (kubernetes-validate, strict, and the custom
+resources' published schemas) and against the server they run: the base and the staging and
+production overlays are built by kustomize, every resource validates, every reference resolves,
+the probes hit the server's health paths on its port,
 every workload runs as it should (non-root, read-only root, /tmp a volume), the settings the
 server needs are in the config, and the Dockerfile ships the binary cargo builds."""
 
-import copy
-import json
 import re
+import shutil
 import subprocess
-from pathlib import Path
 
 import kubernetes_validate
 import pytest
-import yaml
+from kustomized import (K8S, OVERLAYS, ROOT, build, containers, is_builtin, pod_specs, smoke_jobs,
+                        unresolved_references, validate_custom)
 
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "infra" / "kubernetes"
 VERSION = "1.33.0"
 HEALTH = {"livenessProbe": "/health/live", "readinessProbe": "/health/ready", "startupProbe": "/health/startup"}
 # What platform-server reads at start (server/src/bin/platform-server.rs and platform::config).
@@ -23,71 +21,7 @@ REQUIRED_SETTINGS = {"ORDERS_TABLE", "ORDER_QUEUE_URL", "EXPORTS_BUCKET", "CURSO
                      "PAYMENT_PROVIDER_KEY_SECRET", "PAYMENT_WEBHOOK_SECRET", "JWT_ISSUER", "JWT_AUDIENCE"}
 
 
-def load(path):
-    return [d for d in yaml.safe_load_all(path.read_text()) if d]
-
-
-def merge(base, patch):
-    """A strategic merge for maps and scalars (the overlay patches no lists)."""
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
-
-
-def build(folder):
-    """kustomize build, for what our kustomizations use: resources, namespace, labels, images,
-    replicas, patches by kind and name, and a configMapGenerator (merged across layers)."""
-    spec = yaml.safe_load((folder / "kustomization.yaml").read_text())
-    resources, config = [], {}
-    for entry in spec.get("resources", []):
-        path = folder / entry
-        if path.is_dir():
-            built, inherited = build(path)
-            resources += built
-            config.update(inherited)
-        else:
-            resources += load(path)
-    for generator in spec.get("configMapGenerator", []):
-        for literal in generator.get("literals", []):
-            key, _, value = literal.partition("=")
-            config[key] = value
-    for patch in spec.get("patches", []):
-        change = yaml.safe_load((folder / patch["path"]).read_text())
-        targets = [r for r in resources if r["kind"] == change["kind"] and r["metadata"]["name"] == change["metadata"]["name"]]
-        assert len(targets) == 1, f"{patch['path']} patches nothing or too much"
-        merge(targets[0], change)
-    for replica in spec.get("replicas", []):
-        for r in resources:
-            if r["metadata"]["name"] == replica["name"] and r["kind"] == "Deployment":
-                r["spec"]["replicas"] = replica["count"]
-    for image in spec.get("images", []):
-        for container in containers(resources):
-            if container["image"].split(":")[0] == image["name"]:
-                container["image"] = f"{image['name']}:{image['newTag']}"
-    for r in resources:
-        if "namespace" in spec and r["kind"] != "Namespace":
-            r["metadata"]["namespace"] = spec["namespace"]
-        for pairs in spec.get("labels", []):
-            r["metadata"].setdefault("labels", {}).update(pairs["pairs"])
-    return resources, config
-
-
-def pod_specs(resources):
-    for r in resources:
-        if r["kind"] == "Deployment":
-            yield r["metadata"]["name"], r["spec"]["template"]["spec"]
-        elif r["kind"] == "CronJob":
-            yield r["metadata"]["name"], r["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-
-
-def containers(resources):
-    return [c for _, spec in pod_specs(resources) for c in spec["containers"]]
-
-
-@pytest.fixture(scope="module", params=["base", "overlays/staging", "overlays/production"])
+@pytest.fixture(scope="module", params=OVERLAYS)
 def built(request):
     return build(K8S / request.param)
 
@@ -99,34 +33,41 @@ def test_every_resource_validates_strictly(built):
     for resource in resources:
         if is_builtin(resource):
             kubernetes_validate.validate(resource, VERSION, strict=True)
+    # The smoke check's Job, inside its AnalysisTemplate, is a Job like any other.
+    for name, job in smoke_jobs(resources):
+        kubernetes_validate.validate({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, **job},
+                                     VERSION, strict=True)
     custom = [r for r in resources if not is_builtin(r)]
-    assert custom, "the alerts are custom resources"
+    assert {r["kind"] for r in custom} >= {"Rollout", "AnalysisTemplate", "PrometheusRule", "PodMonitor"}
     assert validate_custom(custom) == (0, ""), "every custom resource against its schema"
 
 
-def is_builtin(resource):
-    """A kind of the Kubernetes API itself (core, apps, ..., *.k8s.io), which kubernetes-validate knows."""
-    group = resource["apiVersion"].rpartition("/")[0]
-    return "." not in group or group.endswith(".k8s.io")
+def test_every_name_a_resource_refers_to_is_in_the_build(built):
+    resources, _ = built
+    assert unresolved_references(resources) == []
 
 
-def validate_custom(resources):
-    """Custom resources against their published schemas (tests/kubernetes/crds): exit code, problems."""
-    folder = ROOT / "tests" / "kubernetes" / "crds"
-    lock, installed = folder / "package-lock.json", folder / "node_modules" / ".package-lock.json"
-    if not installed.exists() or lock.stat().st_mtime > installed.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=folder, check=True)
-    run = subprocess.run(["node", "validate.mjs"], cwd=folder, input=json.dumps(resources), capture_output=True, text=True)
-    return run.returncode, run.stdout.strip()
+def test_a_reference_kustomize_does_not_rewrite_is_found(tmp_path):
+    # Without its configurations, kustomize leaves the smoke check's Job naming the config map by
+    # its base name, which the generator's hash suffix makes a name nothing has.
+    shutil.copytree(K8S, tmp_path / "kubernetes")
+    kustomization = tmp_path / "kubernetes" / "base" / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("configurations:\n  - kustomizeconfig.yaml\n", ""))
+    resources, _ = build(tmp_path / "kubernetes" / "base")
+    assert unresolved_references(resources) == ["api: config map platform-config"]
 
 
 def test_custom_resources_are_refused_where_their_schema_refuses_them():
     rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "bad"},
             "spec": {"groups": [{"name": "g", "rules": [{"alert": "NoExpr", "for": "5m"}]}]}}
+    rollout = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "bad"},
+               "spec": {"strategy": {"canary": {"steps": [{"setWeight": "10%"}]}}}}
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
-    code, problems = validate_custom([rule, unknown])
+    code, problems = validate_custom([rule, rollout, unknown])
     assert code == 1
-    assert "must have required property expr" in problems and "no schema for example.com/v1 Widget" in problems, problems
+    assert "must have required property expr" in problems, problems
+    assert "steps/0/setWeight must be integer" in problems, problems
+    assert "no schema for example.com/v1 Widget" in problems, problems
 
 
 def test_probes_hit_the_servers_health_paths_on_its_port(built):
@@ -141,7 +82,7 @@ def test_probes_hit_the_servers_health_paths_on_its_port(built):
                     assert container[probe]["httpGet"]["path"] == path, (name, probe)
                     assert f'"{path}"' in server, f"the server does not answer {path}"
                     assert ports[container[probe]["httpGet"]["port"]] == int(env["PORT"]) == 8080, name
-            assert container["args"][0] in {"api", "worker", "report"}, name
+            assert container["args"][0] in {"api", "worker", "report", "release-check"}, name
 
 
 def test_metrics_are_scraped_from_a_port_of_their_own_never_the_apis(built):
@@ -159,12 +100,16 @@ def test_metrics_are_scraped_from_a_port_of_their_own_never_the_apis(built):
     assert all(p.get("targetPort") not in ("metrics", port) for s in services for p in s["spec"]["ports"]), services
 
 
-def test_an_autoscaled_deployment_leaves_its_replica_count_to_the_autoscaler(built):
+def test_the_autoscaler_alone_sets_the_apis_replica_count(built):
     resources, _ = built
-    scaled = {r["spec"]["scaleTargetRef"]["name"] for r in resources if r["kind"] == "HorizontalPodAutoscaler"}
-    assert scaled, "the API is autoscaled"
-    for deployment in (r for r in resources if r["kind"] == "Deployment" and r["metadata"]["name"] in scaled):
-        assert "replicas" not in deployment["spec"], deployment["metadata"]["name"]
+    (hpa,) = [r for r in resources if r["kind"] == "HorizontalPodAutoscaler"]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "api"}
+    (rollout,) = [r for r in resources if r["kind"] == "Rollout"]
+    assert "replicas" not in rollout["spec"], "the autoscaler's to set"
+    # The Deployment whose template the Rollout takes is scaled to zero by the Rollout, not by us.
+    template = rollout["spec"]["workloadRef"]
+    (deployment,) = [r for r in resources if r["kind"] == template["kind"] and r["metadata"]["name"] == template["name"]]
+    assert "replicas" not in deployment["spec"] and template["scaleDown"] == "onsuccess"
 
 
 def test_the_image_build_context_leaves_out_outputs_state_and_tools():
@@ -177,13 +122,21 @@ def test_every_pod_is_denied_by_default_and_may_call_out_only_dns_and_https(buil
     policies = [r for r in resources if r["kind"] == "NetworkPolicy"]
     default = [p for p in policies if p["spec"]["podSelector"] == {} and "egress" not in p["spec"] and "ingress" not in p["spec"]]
     assert default and set(default[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}, "deny by default, both ways"
-    allowed = {(port["protocol"], port["port"]) for p in policies for rule in p["spec"].get("egress", []) for port in rule["ports"]}
-    assert allowed == {("UDP", 53), ("TCP", 53), ("TCP", 443)}, allowed
+    everyone = {(port["protocol"], port["port"]) for p in policies if p["spec"]["podSelector"] == {}
+                for rule in p["spec"].get("egress", []) for port in rule["ports"]}
+    assert everyone == {("UDP", 53), ("TCP", 53), ("TCP", 443)}, everyone
     for policy in policies:
         for rule in policy["spec"].get("egress", []):
             for peer in rule["to"]:
                 if "ipBlock" in peer:
                     assert "10.0.0.0/8" in peer["ipBlock"].get("except", []), "HTTPS out of the cluster only"
+    # Beyond that, the report alone may reach the Pushgateway it pushes to, and only it.
+    report = next(c for _, spec in pod_specs(resources) for c in spec["containers"] if c["args"][0] == "report")
+    pushgateway = next(e["value"] for e in report["env"] if e["name"] == "PUSHGATEWAY_URL")
+    port = int(pushgateway.rsplit(":", 1)[1])
+    extra = [(p["spec"]["podSelector"], port_["port"]) for p in policies if p["spec"]["podSelector"] != {}
+             for rule in p["spec"].get("egress", []) for port_ in rule["ports"]]
+    assert extra == [({"matchLabels": {"app": "report"}}, port)], extra
 
 
 def test_the_ingress_serves_the_api_over_tls_with_api_gateways_limits_and_never_the_metrics(built):
@@ -221,9 +174,10 @@ def test_workloads_run_unprivileged_with_a_writable_tmp_only(built):
 def test_the_config_holds_every_setting_the_server_requires(built):
     resources, config = built
     assert REQUIRED_SETTINGS <= set(config), REQUIRED_SETTINGS - set(config)
+    (name,) = [r["metadata"]["name"] for r in resources if r["kind"] == "ConfigMap"]
     for _, spec in pod_specs(resources):
         for container in spec["containers"]:
-            assert {"configMapRef": {"name": "platform-config"}} in container["envFrom"]
+            assert {"configMapRef": {"name": name}} in container["envFrom"]
 
 
 def workload_functions():
@@ -266,7 +220,7 @@ def spec_account(resources, workload):
 def test_the_report_reads_the_providers_restricted_key():
     resources, config = build(K8S / "base")
     report = next(spec for name, spec in pod_specs(resources) if name == "report")
-    env = {e["name"]: e["valueFrom"]["configMapKeyRef"]["key"] for e in report["containers"][0]["env"]}
+    env = {e["name"]: e["valueFrom"]["configMapKeyRef"]["key"] for e in report["containers"][0]["env"] if "valueFrom" in e}
     assert env["PAYMENT_PROVIDER_KEY_SECRET"] == "PAYMENT_PROVIDER_READ_KEY_SECRET"
     assert config["PAYMENT_PROVIDER_READ_KEY_SECRET"] != config["PAYMENT_PROVIDER_KEY_SECRET"]
 
