@@ -15,10 +15,8 @@ OVERLAYS = ["base", "overlays/staging", "overlays/production"]
 
 
 def install_tools():
-    """`npm ci` in tools/ when its lock is newer than what is installed."""
-    lock, installed = TOOLS / "package-lock.json", TOOLS / "node_modules" / ".package-lock.json"
-    if not installed.exists() or lock.stat().st_mtime > installed.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=TOOLS, check=True)
+    """tools/ installed (scripts/kubernetes-tools)."""
+    subprocess.run([str(ROOT / "scripts" / "kubernetes-tools")], check=True, capture_output=True)
 
 
 def build(folder):

@@ -5,6 +5,7 @@ the probes hit the server's health paths on its port,
 every workload runs as it should (non-root, read-only root, /tmp a volume), the settings the
 server needs are in the config, and the Dockerfile ships the binary cargo builds."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -254,3 +255,27 @@ def test_every_alert_on_the_servers_metrics_names_a_metric_the_code_emits(built)
         assert f'"{camel}"' in sources, f"platform_{name}_total: no metric {camel} is emitted"
     for name in {m for expr in exprs for m in re.findall(r"\b(http_[a-z_]+?)(?:_bucket)?\b", expr)}:
         assert name in (ROOT / "server" / "src" / "prometheus.rs").read_text(), name
+
+
+def test_the_scanner_judges_each_overlay_as_built_and_fails_a_tag_that_can_move(tmp_path):
+    # checkov's kustomize framework (scripts/scan) over a copy whose staging runs a tag again: the
+    # pods of that overlay fail "image pull policy Always" (a tag can change under them), the
+    # others pass.
+    checkov = ROOT / ".venv-scan" / "bin" / "checkov"
+    if not checkov.exists():
+        pytest.fail("checkov is not installed: scripts/venv scan (scripts/test does it)")
+    shutil.copytree(K8S, tmp_path / "kubernetes")
+    staging = tmp_path / "kubernetes" / "overlays" / "staging" / "kustomization.yaml"
+    staging.write_text(re.sub(r"digest: sha256:[0-9a-f]+", 'newTag: "1.1.0-rc.1"', staging.read_text()))
+    tools = subprocess.run([str(ROOT / "scripts" / "kubernetes-tools")], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [checkov, "--config-file", ROOT / "infra/checkov/config.yaml", "--external-checks-dir", ROOT / "infra/checkov/checks",
+         "--framework", "kustomize", "-d", "kubernetes", "--compact"],
+        cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "PATH": f"{tools.stdout.strip()}:{os.environ['PATH']}"})
+    assert result.returncode == 1, result.stdout
+    failed = sorted(line.split("resource: ")[1] for line in result.stdout.splitlines() if "FAILED for resource" in line)
+    assert failed == ["overlay:overlays/staging:CronJob.platform-staging.report",
+                      "overlay:overlays/staging:Deployment.platform-staging.api",
+                      "overlay:overlays/staging:Deployment.platform-staging.worker"], result.stdout
+    assert "CKV_K8S_15" in result.stdout

@@ -94,8 +94,9 @@ def test_the_smoke_check_runs_the_release_check_in_the_released_image_as_the_api
     assert 'Some("release-check") =>' in source
 
 
-def test_production_runs_one_image_pinned_by_digest(production):
-    images = {c["image"] for c in containers(production)}
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_a_release_runs_one_image_pinned_by_digest(overlay):
+    images = {c["image"] for c in containers(build(K8S / "overlays" / overlay)[0])}
     assert len(images) == 1, images
     assert re.fullmatch(r"[a-z0-9./-]+@sha256:[0-9a-f]{64}", images.pop())
 
