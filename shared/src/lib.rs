@@ -24,6 +24,7 @@ pub mod exports;
 pub mod faults;
 pub mod http;
 pub mod keys;
+pub mod lambda;
 pub mod metrics;
 pub mod order_decisions;
 pub mod outbox;

@@ -1,9 +1,10 @@
 //! Lambda entry point; the handler lives in the library.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    platform::telemetry::init();
-    let sdk = platform::aws::load().await;
-    let store = platform::aws::order_store(&sdk)?;
-    platform::http::run(|req| orders_get::handle(&store, req)).await
+fn main() -> Result<(), lambda_http::Error> {
+    platform::lambda::start(async {
+        platform::telemetry::init();
+        let sdk = platform::aws::load().await;
+        let store = platform::aws::order_store(&sdk)?;
+        platform::http::run(store, orders_get::handle).await
+    })
 }

@@ -1,10 +1,11 @@
 //! Lambda entry point; the handler lives in the library.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    platform::telemetry::init();
-    let sdk = platform::aws::load().await;
-    let store = platform::aws::order_store(&sdk)?;
-    let events = platform::aws::event_publisher(&sdk)?;
-    platform::http::run(|req| orders_update::handle(&store, &events, req)).await
+fn main() -> Result<(), lambda_http::Error> {
+    platform::lambda::start(async {
+        platform::telemetry::init();
+        let sdk = platform::aws::load().await;
+        let store = platform::aws::order_store(&sdk)?;
+        let events = platform::aws::event_publisher(&sdk)?;
+        platform::http::run((store, events), |(store, events), req| orders_update::handle(store, events, req)).await
+    })
 }

@@ -1,9 +1,10 @@
 //! Lambda entry point; the handler lives in the library.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    platform::telemetry::init();
-    let sdk = platform::aws::load().await;
-    let payments = platform::aws::payment_store(&sdk)?;
-    platform::http::run(|req| payments_get::handle(&payments, req)).await
+fn main() -> Result<(), lambda_http::Error> {
+    platform::lambda::start(async {
+        platform::telemetry::init();
+        let sdk = platform::aws::load().await;
+        let payments = platform::aws::payment_store(&sdk)?;
+        platform::http::run(payments, payments_get::handle).await
+    })
 }

@@ -1,10 +1,11 @@
 //! Lambda entry point; the handler lives in the library.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    platform::telemetry::init();
-    let sdk = platform::aws::load().await;
-    let provider = platform::aws::payment_provider(&sdk).await?;
-    let cashier = platform::aws::cashier(&sdk, provider)?;
-    platform::http::run(|req| payments_refund::handle(&cashier, req)).await
+fn main() -> Result<(), lambda_http::Error> {
+    platform::lambda::start(async {
+        platform::telemetry::init();
+        let sdk = platform::aws::load().await;
+        let provider = platform::aws::payment_provider(&sdk).await?;
+        let cashier = platform::aws::cashier(&sdk, provider)?;
+        platform::http::run(cashier, payments_refund::handle).await
+    })
 }

@@ -2,15 +2,18 @@ use std::future::Future;
 
 use lambda_http::{Body, Request, Response, service_fn};
 
-/// Serves an HTTP handler on the Lambda runtime. Handlers always answer: errors are already
+/// Serves an HTTP handler on the Lambda runtime, as many invocations at once as Lambda gives this
+/// process (`platform::lambda`), all sharing `deps`. Handlers always answer: errors are already
 /// responses in the contract's shape.
-pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+pub async fn run<D, F, Fut>(deps: D, handler: F) -> Result<(), lambda_http::Error>
 where
-    F: Fn(Request) -> Fut,
-    Fut: Future<Output = Response<Body>> + Send,
+    D: Send + Sync + 'static,
+    F: Fn(&'static D, Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    lambda_http::run(service_fn(|req| {
-        let response = handler(req);
+    let deps = crate::lambda::shared(deps);
+    lambda_http::run_concurrent(service_fn(move |req| {
+        let response = handler(deps, req);
         async move { Ok::<_, lambda_http::Error>(response.await) }
     }))
     .await

@@ -1,0 +1,51 @@
+//! How a function's process runs on Lambda: one invocation at a time (on-demand), or, on Lambda
+//! Managed Instances, up to `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once in one process, all
+//! sharing the clients built at init. The handlers hold no per-invocation state outside their
+//! arguments, so the same code serves both; `tests/api/concurrency.rs` runs one process under
+//! concurrent invocations to prove it.
+
+use std::future::Future;
+
+use lambda_http::lambda_runtime::{self, Diagnostic, Error, LambdaEvent};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The variable Lambda sets to the invocations one execution environment is given at once.
+pub const MAX_CONCURRENCY: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+
+/// Invocations this process is given at once: 1 on-demand, where the variable is unset.
+pub fn max_concurrency() -> usize {
+    std::env::var(MAX_CONCURRENCY).ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
+}
+
+/// Runs a function's `main`: on a single-threaded runtime for one invocation at a time (the
+/// cheapest init; an on-demand sandbox gets a share of one CPU), on a multi-threaded one when
+/// invocations come at once (a Managed Instances environment has whole vCPUs).
+pub fn start<F: Future>(main: F) -> F::Output {
+    let mut runtime = if max_concurrency() > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    runtime.enable_all().build().expect("a Tokio runtime").block_on(main)
+}
+
+/// What a process shares across its invocations: made once at init, for the process's life.
+pub fn shared<D>(deps: D) -> &'static D {
+    Box::leak(Box::new(deps))
+}
+
+/// Serves an event handler (the queue consumer, the schedules), as many invocations at once as
+/// Lambda gives this process.
+pub async fn serve<D, A, R, E, F, Fut>(deps: D, handler: F) -> Result<(), Error>
+where
+    D: Send + Sync + 'static,
+    A: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    E: Into<Diagnostic> + std::fmt::Debug + Send + 'static,
+    F: Fn(&'static D, LambdaEvent<A>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+{
+    let deps = shared(deps);
+    lambda_runtime::run_concurrent(lambda_runtime::service_fn(move |event| handler(deps, event))).await
+}
