@@ -4,16 +4,17 @@
 //!
 //! usage: lambda-bench [--warm N] [--cold N] [--report-orders N,N,...] [--only NAME,...]
 //!                     [--server SECONDS --connections N]  (the container server under wrk)
+//!                     [--concurrency N,N,...]  (one process given N invocations at once)
 
+mod concurrency;
 mod proc;
-mod runtime;
 mod scenarios;
 mod server;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use runtime::RuntimeApi;
+use local::runtime_api::{self as runtime, RuntimeApi};
 use scenarios::{Scenario, World};
 use serde_json::Value;
 
@@ -52,6 +53,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows.push(measured);
     }
     print_table(&rows);
+
+    // Lambda Managed Instances: the functions named by --only (or orders-get), each one process
+    // given that many invocations at once.
+    if let Some(levels) = arg("--concurrency") {
+        println!(
+            "| function | invocations at once | throughput | CPU / invocation | per CPU-second | peak RSS | errors |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for scenario in world.scenarios(warm).await? {
+            let wanted = only.as_ref().map_or(scenario.name == "orders-get", |o| o.contains(&scenario.name));
+            if !wanted {
+                continue;
+            }
+            for level in levels.split(',').filter_map(|n| n.parse().ok()) {
+                concurrency::measure(&bin_dir, &world, &scenario, level).await?;
+            }
+        }
+    }
 
     if let Some(seconds) = arg("--server").and_then(|v| v.parse().ok()) {
         let connections = arg("--connections").and_then(|v| v.parse().ok()).unwrap_or(16);

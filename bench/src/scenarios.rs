@@ -65,20 +65,18 @@ impl World {
     /// The environment Lambda and `template.yaml` give a function.
     pub fn lambda_env(&self, name: &str, runtime_api: SocketAddr) -> Vec<(String, String)> {
         let env = |k: &str, v: &str| (k.to_owned(), v.to_owned());
-        let mut vars = vec![
-            env("AWS_LAMBDA_RUNTIME_API", &runtime_api.to_string()),
-            env("AWS_LAMBDA_FUNCTION_NAME", name),
-            env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-            env("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            env("AWS_LAMBDA_LOG_LEVEL", "INFO"),
+        let mut vars: Vec<(String, String)> = local::runtime_api::lambda_env(runtime_api, name, 256)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        vars.extend([
             env("ORDERS_TABLE", &self.resources.table),
             env("ORDER_QUEUE_URL", &self.resources.queue_url),
             env("EXPORTS_BUCKET", &self.resources.bucket),
             env("CURSOR_SECRET", "bench-cursor-secret"),
             env("PAYMENT_PROVIDER_URL", &self.provider_url),
             env("PAYMENT_PROVIDER_API_KEY", PROVIDER_KEY),
-        ];
+        ]);
         // Only those set: an empty AWS_ENDPOINT_URL_DYNAMODB would be an endpoint of its own.
         for key in [
             "AWS_ENDPOINT_URL",

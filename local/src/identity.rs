@@ -17,6 +17,15 @@ pub fn as_function(sdk: &SdkConfig, binary: &str, resources: &Resources) -> SdkC
     sdk.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build()
 }
 
+/// The same identity for a function's own process: its credentials as environment variables.
+pub fn function_env(binary: &str, resources: &Resources) -> [(&'static str, String); 3] {
+    [
+        ("AWS_ACCESS_KEY_ID", binary.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_SESSION_TOKEN", session_token(resources)),
+    ]
+}
+
 /// The template's logical ids and the names they were provisioned under.
 fn session_token(resources: &Resources) -> String {
     let queue_name = |url: &str| url.rsplit('/').next().unwrap_or_default().to_owned();

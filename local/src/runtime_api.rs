@@ -1,5 +1,7 @@
 //! A Lambda Runtime API emulator: serves events to one bootstrap process and collects its
-//! answers, as the Lambda service does (`/2018-06-01/runtime/invocation/next` and friends).
+//! answers, as the Lambda service does (`/2018-06-01/runtime/invocation/next` and friends). Polls
+//! may come at once, as from a process on Lambda Managed Instances: each gets the next event. The
+//! bench times functions under it; the concurrency test runs one process under it.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -28,6 +30,8 @@ struct Shared {
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     /// When the bootstrap first asked for an event: the end of its init.
     first_poll: Mutex<Option<Instant>>,
+    /// The most invocations the function held at once (handed out, not yet answered).
+    most_at_once: Mutex<usize>,
 }
 
 pub struct RuntimeApi {
@@ -41,8 +45,12 @@ impl RuntimeApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (events, receiver) = mpsc::channel(1);
-        let shared =
-            Arc::new(Shared { events: Mutex::new(receiver), waiting: Mutex::default(), first_poll: Mutex::default() });
+        let shared = Arc::new(Shared {
+            events: Mutex::new(receiver),
+            waiting: Mutex::default(),
+            first_poll: Mutex::default(),
+            most_at_once: Mutex::default(),
+        });
         let serving = shared.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -61,12 +69,30 @@ impl RuntimeApi {
         *self.shared.first_poll.lock().await
     }
 
+    /// The most invocations the function has held at once: 1 for a process that takes one at a time.
+    pub async fn most_at_once(&self) -> usize {
+        *self.shared.most_at_once.lock().await
+    }
+
     /// Hands `event` to the function and waits for its answer.
     pub async fn invoke(&self, event: Value) -> Outcome {
         let (reply, answer) = oneshot::channel();
         self.events.send(Pending { event, reply }).await.map_err(|_| "the emulator stopped".to_owned())?;
         answer.await.map_err(|_| "the function never answered".to_owned())?
     }
+}
+
+/// The variables Lambda gives a function's process: `function` at `memory_mb`, polling the Runtime
+/// API at `runtime_api`.
+pub fn lambda_env(runtime_api: SocketAddr, function: &str, memory_mb: u32) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned()),
+    ]
 }
 
 async fn route(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
@@ -78,7 +104,13 @@ async fn route(shared: Arc<Shared>, req: hyper::Request<Incoming>) -> Result<hyp
             return Ok(ok(Bytes::new()));
         };
         let id = uuid::Uuid::new_v4().to_string();
-        shared.waiting.lock().await.insert(id.clone(), pending.reply);
+        let mut waiting = shared.waiting.lock().await;
+        waiting.insert(id.clone(), pending.reply);
+        let held = waiting.len();
+        drop(waiting);
+        let mut most = shared.most_at_once.lock().await;
+        *most = (*most).max(held);
+        drop(most);
         let deadline =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() + 30_000;
         let response = hyper::Response::builder()

@@ -1,3 +1,4 @@
+mod concurrency;
 mod emulator;
 mod helpers;
 

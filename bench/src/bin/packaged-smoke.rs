@@ -10,8 +10,7 @@
 
 // The benchmark's emulator; this check uses only part of it.
 #[allow(dead_code)]
-#[path = "../runtime.rs"]
-mod runtime;
+use local::runtime_api as runtime;
 
 use std::path::Path;
 use std::process::Stdio;
