@@ -97,9 +97,10 @@ impl World {
         let now = Timestamp::now();
         let readable = self.confirmed(1, 1000).await?;
         let payment = self.pay(&caller, &readable, 1000).await?;
-        // Large enough to take a payment or refund of one cent per invocation.
-        let big = self.confirmed(1000, 100_000_000).await?;
-        let big_payment = self.pay(&caller, &big, 1_000_000_000).await?;
+        // Large enough to take a payment or refund of one cent per invocation, within the
+        // provider's largest charge (99,999,999 minor units).
+        let big = self.confirmed(1000, 99_999).await?;
+        let big_payment = self.pay(&caller, &big, 99_999_000).await?;
         let to_update = self.order(1, 100, now).await?;
         let mut to_cancel = vec![];
         for _ in 0..=warm {
