@@ -18,22 +18,39 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem")
 ///
 /// The clients trust the Amazon Trust Services roots alone, not the system store: a narrower trust,
 /// and a faster cold start (loading and parsing the system's few hundred roots was two thirds of
-/// one, see `docs/performance.md`). A custom HTTPS endpoint (`AWS_ENDPOINT_URL*=https://...`) may
-/// be signed by anyone, so it gets the system's roots; a plain HTTP one (the emulator) needs none.
+/// one, see `docs/performance.md`). `AWS_CA_BUNDLE`, the AWS SDKs' standard variable, names a PEM
+/// file to trust instead (a TLS-inspecting proxy; the bench's TLS endpoints). A custom HTTPS
+/// endpoint (`AWS_ENDPOINT_URL*=https://...`) without it may be signed by anyone, so it gets the
+/// system's roots; a plain HTTP one (the emulator) needs none.
 pub async fn load() -> SdkConfig {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(
+            TlsContext::builder()
+                .with_trust_store(trust_store())
+                .build()
+                .expect("a trust store is a valid TLS context"),
+        )
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https).timeout_config(timeouts()).load().await
+}
+
+/// The roots the AWS clients trust; see [`load`].
+fn trust_store() -> TrustStore {
+    if let Some(bundle) = std::env::var_os("AWS_CA_BUNDLE") {
+        // An unreadable bundle trusts nothing, so every call fails with a TLS error naming the
+        // certificate rather than silently trusting more than was asked.
+        let pem = std::fs::read(&bundle).unwrap_or_else(|e| {
+            tracing::error!(bundle = %bundle.to_string_lossy(), error = %e, "AWS_CA_BUNDLE is unreadable");
+            vec![]
+        });
+        return TrustStore::empty().with_pem_certificate(pem);
+    }
     let custom_https = std::env::vars_os().any(|(key, value)| {
         let (key, value) = (key.to_string_lossy(), value.to_string_lossy());
         key.starts_with("AWS_ENDPOINT_URL") && value.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
     });
-    let trust =
-        if custom_https { TrustStore::default() } else { TrustStore::empty().with_pem_certificate(AMAZON_ROOTS) };
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(
-            TlsContext::builder().with_trust_store(trust).build().expect("a trust store is a valid TLS context"),
-        )
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https).timeout_config(timeouts()).load().await
+    if custom_https { TrustStore::default() } else { TrustStore::empty().with_pem_certificate(AMAZON_ROOTS) }
 }
 
 /// Every AWS call is bounded: a stalled endpoint costs at most this, never the function's whole
