@@ -5,11 +5,16 @@
 //! usage: lambda-bench [--warm N] [--cold N] [--report-orders N,N,...] [--only NAME,...]
 //!                     [--server SECONDS --connections N]  (the container server under wrk)
 //!                     [--concurrency N,N,...]  (one process given N invocations at once)
+//!                     [--first RUNS [--node-peer DIR]]  (init + first invocation at the memory's
+//!                     CPU share, behind TLS; with the Node peer built in DIR)
 
 mod concurrency;
+mod cpu_share;
+mod first;
 mod proc;
 mod scenarios;
 mod server;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,6 +46,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bin_dir = PathBuf::from(arg("--bin-dir").unwrap_or_else(|| "target/release".into()));
 
     let world = World::new().await?;
+    if let Some(runs) = arg("--first").and_then(|v| v.parse().ok()) {
+        let node_peer = arg("--node-peer").map(PathBuf::from);
+        let options =
+            first::Options { bin_dir: &bin_dir, runs, only: only.as_deref(), node_peer: node_peer.as_deref() };
+        return first::measure(&world, warm, options).await;
+    }
     let mut rows = vec![];
     for scenario in world.scenarios(warm).await? {
         if only.as_ref().is_some_and(|o| !o.contains(&scenario.name)) {

@@ -29,6 +29,12 @@ pub struct Scenario {
     pub units_per_invocation: usize,
 }
 
+/// The Node peer's table and an order in it.
+pub struct PeerTable {
+    pub table: String,
+    pub order_id: String,
+}
+
 /// The emulator's resources and the seeded data the scenarios use.
 pub struct World {
     resources: local::Resources,
@@ -39,6 +45,11 @@ pub struct World {
     provider: StripeProvider,
     days_used: std::sync::atomic::AtomicU32,
 }
+
+/// Uses of one order or payment, below the platform's limits (25 changes of an order, 100 refunds
+/// of a payment), so that every invocation does its work rather than meet a limit.
+const USES_OF_AN_ORDER: usize = 20;
+const USES_OF_A_PAYMENT: usize = 90;
 
 /// The provider emulator's key in the bench.
 const PROVIDER_KEY: &str = "sk_test_bench";
@@ -97,11 +108,20 @@ impl World {
         let now = Timestamp::now();
         let readable = self.confirmed(1, 1000).await?;
         let payment = self.pay(&caller, &readable, 1000).await?;
-        // Large enough to take a payment or refund of one cent per invocation, within the
-        // provider's largest charge (99,999,999 minor units).
-        let big = self.confirmed(1000, 99_999).await?;
-        let big_payment = self.pay(&caller, &big, 99_999_000).await?;
-        let to_update = self.order(1, 100, now).await?;
+        // Within the provider's largest charge (99,999,999 minor units): one order to pay again
+        // and again (the provider's smallest USD charge, 50 cents, each time), and payments paid
+        // whole to refund a cent at a time, each at most `USES_OF_A_PAYMENT` times.
+        let to_pay = self.confirmed(1000, 99_999).await?;
+        let mut refundable = vec![];
+        for _ in 0..=warm / USES_OF_A_PAYMENT {
+            let big = self.confirmed(1000, 99_999).await?;
+            refundable.push(self.pay(&caller, &big, 99_999_000).await?.payment_id);
+        }
+        // Orders to change, each fewer times than an order's limit of changes.
+        let mut to_update = vec![];
+        for _ in 0..=warm / USES_OF_AN_ORDER {
+            to_update.push(self.order(1, 100, now).await?.order_id);
+        }
         let mut to_cancel = vec![];
         for _ in 0..=warm {
             to_cancel.push(self.order(1, 100, now).await?.order_id);
@@ -127,24 +147,83 @@ impl World {
         add("orders-list", same(http("GET", "/orders", "/orders?customerId=bench-customer&limit=20", None)), 1);
         add(
             "orders-update",
-            same(http("PUT", "/orders/{id}", &format!("/orders/{}", to_update.order_id), Some(&lines))),
+            each(&|i| {
+                let path = format!("/orders/{}", to_update[i / USES_OF_AN_ORDER]);
+                http("PUT", "/orders/{id}", &path, Some(&lines))
+            }),
             1,
         );
         add("orders-cancel", each(&|i| http("DELETE", "/orders/{id}", &format!("/orders/{}", to_cancel[i]), None)), 1);
-        let pay = json!({"orderId": big.order_id, "amount": 1, "currency": "USD", "source": "tok_visa"});
+        let pay = json!({"orderId": to_pay.order_id, "amount": 50, "currency": "USD", "source": "tok_visa"});
         add("payments-create", same(http("POST", "/payments", "/payments", Some(&pay))), 1);
         add("payments-get", same(http("GET", "/payments/{id}", &format!("/payments/{}", payment.payment_id), None)), 1);
-        let refund_path = format!("/payments/{}/refund", big_payment.payment_id);
-        add(
-            "payments-refund",
-            same(http("POST", "/payments/{id}/refund", &refund_path, Some(&json!({"amount": 1})))),
-            1,
-        );
+        let refund = |i: usize| {
+            let path = format!("/payments/{}/refund", refundable[i / USES_OF_A_PAYMENT]);
+            http("POST", "/payments/{id}/refund", &path, Some(&json!({"amount": 1})))
+        };
+        add("payments-refund", each(&refund), 1);
         let batch = |i: usize| sqs_batch(&created[i * 10..i * 10 + 10]);
         add("order-processor", (batch(batches), (0..batches).map(batch).collect()), 10);
         let schedule = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
         add("outbox-relay", same(schedule), 1);
         Ok(list)
+    }
+
+    /// A table of the reference stack's design (`pk`/`sk`, index `gsi1`) for the Node peer, with
+    /// one order to get and twenty of the bench customer's to list.
+    pub async fn peer_table(&self) -> Result<PeerTable> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType,
+        };
+        let sdk = platform::aws::load().await;
+        let dynamodb = platform::aws::dynamodb(&sdk);
+        let table = format!("{}-peer", self.resources.table);
+        let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let attribute = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        };
+        dynamodb
+            .create_table()
+            .table_name(&table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_attribute_definitions(Some(vec![
+                attribute("pk")?,
+                attribute("sk")?,
+                attribute("gsi1pk")?,
+                attribute("gsi1sk")?,
+            ]))
+            .set_key_schema(Some(vec![key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?]))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("gsi1")
+                    .set_key_schema(Some(vec![key("gsi1pk", KeyType::Hash)?, key("gsi1sk", KeyType::Range)?]))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()?,
+            )
+            .send()
+            .await?;
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        let mut order_id = String::new();
+        for _ in 0..20 {
+            order_id = uuid::Uuid::new_v4().to_string();
+            let now = Timestamp::now().to_string();
+            let item = json!({"sku": "SKU-1", "quantity": 2, "unitPrice": 1250}).to_string();
+            dynamodb
+                .put_item()
+                .table_name(&table)
+                .item("pk", s(&format!("ORDER#{order_id}")))
+                .item("sk", s("METADATA"))
+                .item("customerId", s(CUSTOMER))
+                .item("items", AttributeValue::L(vec![s(&item)]))
+                .item("status", s("PENDING"))
+                .item("createdAt", s(&now))
+                .item("gsi1pk", s(&format!("CUSTOMER#{CUSTOMER}")))
+                .item("gsi1sk", s(&now))
+                .send()
+                .await?;
+        }
+        Ok(PeerTable { table, order_id })
     }
 
     /// Seeds `orders` orders on a day of their own, each confirmed and paid that day and every
@@ -244,7 +323,7 @@ impl World {
 }
 
 /// An API Gateway payload 2.0 event from the bench customer.
-fn http(method: &str, route: &str, path_and_query: &str, body: Option<&Value>) -> Value {
+pub(crate) fn http(method: &str, route: &str, path_and_query: &str, body: Option<&Value>) -> Value {
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let params = server::api_gateway::match_route(route, path).unwrap_or_default();
     let mut headers = vec![("host".to_owned(), "bench.execute-api.us-east-1.amazonaws.com".to_owned())];
