@@ -151,6 +151,22 @@ mod tests {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 
+    /// AWS-LC's CPU-jitter sampler cost a process about 60 ms of CPU on its first TLS handshake
+    /// (0.9 s at 128 MB); `.cargo/config.toml` builds AWS-LC without it. With the sampler, its
+    /// functions are linked into any binary that draws a random number, as this test does.
+    #[test]
+    fn aws_lc_is_built_without_the_cpu_jitter_sampler() {
+        let mut byte = [0u8; 1];
+        aws_lc_rs::rand::fill(&mut byte).unwrap();
+        let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        // The sampler's entry point, spelled backwards so this test's own text does not match.
+        let sampler: Vec<u8> = b"tini_yportne_tnej".iter().rev().copied().collect();
+        assert!(
+            !binary.windows(sampler.len()).any(|w| w == sampler),
+            "AWS-LC was built with its CPU-jitter entropy: set AWS_LC_SYS_NO_JITTER_ENTROPY=1 (.cargo/config.toml)"
+        );
+    }
+
     #[test]
     fn the_amazon_roots_are_five_parsable_certificates() {
         let roots: Vec<_> = CertificateDer::pem_slice_iter(super::AMAZON_ROOTS).collect::<Result<_, _>>().unwrap();
