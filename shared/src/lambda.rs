@@ -30,6 +30,19 @@ pub fn start<F: Future>(main: F) -> F::Output {
     runtime.enable_all().build().expect("a Tokio runtime").block_on(main)
 }
 
+/// The most a warm-up may add to init: past it the first request opens its own connection.
+pub const WARM_UP_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Makes, during init, a call the function's first request would otherwise make first: Lambda
+/// runs init at burst CPU, the invocation at the memory's share of one, so resolving the endpoint,
+/// connecting and completing TLS here costs the user a fraction of what it costs on the first
+/// request (docs/performance.md, "The first invocation"). `probe` must be a call the function's
+/// role already allows and that changes nothing (a read of an id never issued); its answer is
+/// dropped, and a slow or failing endpoint costs init at most [`WARM_UP_BUDGET`].
+pub async fn warm_up<F: Future>(probe: F) {
+    let _ = tokio::time::timeout(WARM_UP_BUDGET, probe).await;
+}
+
 /// What a process shares across its invocations: made once at init, for the process's life.
 pub fn shared<D>(deps: D) -> &'static D {
     Box::leak(Box::new(deps))
@@ -48,4 +61,15 @@ where
 {
     let deps = shared(deps);
     lambda_runtime::run_concurrent(lambda_runtime::service_fn(move |event| handler(deps, event))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_warm_up_whose_endpoint_never_answers_ends_init_at_its_budget() {
+        let bounded = tokio::time::timeout(WARM_UP_BUDGET * 4, warm_up(std::future::pending::<()>())).await;
+        assert!(bounded.is_ok(), "the warm-up held init past its budget");
+    }
 }

@@ -5,6 +5,7 @@ fn main() -> Result<(), lambda_http::Error> {
         platform::telemetry::init();
         let sdk = platform::aws::load().await;
         let payments = platform::aws::payment_store(&sdk)?;
+        platform::lambda::warm_up(payments.get(&platform::domain::PaymentId::new())).await;
         platform::http::run(payments, payments_get::handle).await
     })
 }
