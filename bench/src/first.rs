@@ -6,6 +6,7 @@
 //! the same again at this machine's full CPU. The AWS endpoints are TLS proxies ([`Tls`]) in
 //! front of the emulators. Medians of the runs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -78,13 +79,15 @@ pub async fn measure(world: &World, warm: usize, options: Options<'_>) -> Result
         }
     }
     let trust = |key: &str| (key.to_owned(), tls.ca_file.display().to_string());
-    let memory = configured_memory(Path::new("template.yaml"))?;
+    let configured = configured_memory(Path::new("template.yaml"))?;
+    // Functions the template does not name (the hello baseline) get Lambda's smallest size.
+    let memory = |binary: &str| configured.get(binary).copied().unwrap_or(128);
     let mut subjects = vec![];
     for scenario in world.scenarios(warm.max(options.runs * 3 * (WARM_PER_RUN + 1))).await? {
         if !FUNCTIONS.contains(&scenario.name.as_str()) || options.only.is_some_and(|o| !o.contains(&scenario.name)) {
             continue;
         }
-        let memory_mb = memory.iter().find(|(f, _)| *f == scenario.binary).map_or(128, |(_, mb)| *mb);
+        let memory_mb = memory(&scenario.binary);
         let plain_env = world.lambda_env(&scenario.name, "127.0.0.1:0".parse()?);
         let mut events = vec![scenario.cold];
         events.extend(scenario.warm);
@@ -111,7 +114,7 @@ pub async fn measure(world: &World, warm: usize, options: Options<'_>) -> Result
                 args: vec![format!("orders.{handler}")],
                 tls_env: with(&plain_env, endpoints.iter().cloned().chain([trust("NODE_EXTRA_CA_CERTS")])),
                 plain_env,
-                memory_mb: memory.iter().find(|(f, _)| f == ours).map_or(128, |(_, mb)| *mb),
+                memory_mb: memory(ours),
                 events: vec![event],
             });
         }
@@ -179,16 +182,8 @@ async fn runs(subject: &Subject, n: usize, mode: Mode, cgroups: bool, cursor: &m
             None => (Instant::now(), command.spawn()?),
         };
         let mut child = Reaped(child);
-        let deadline = started + Duration::from_secs(30);
-        let init = loop {
-            if let Some(first) = api.first_poll().await {
-                break first - started;
-            }
-            if Instant::now() > deadline {
-                return Err(format!("{} never polled for work", subject.label).into());
-            }
-            tokio::time::sleep(Duration::from_micros(100)).await;
-        };
+        let first_poll = api.init_done(Duration::from_secs(30)).await;
+        let init = first_poll.ok_or_else(|| format!("{} never polled for work", subject.label))? - started;
         if let (Some(share), true) = (&share, mode.capped) {
             share.limit(subject.memory_mb)?;
         }
@@ -262,7 +257,7 @@ fn with(env: &[(String, String)], vars: impl IntoIterator<Item = (String, String
 }
 
 /// Each function's `MemorySize` in `template.yaml` (its own, else the Globals'), by binary.
-pub fn configured_memory(template: &Path) -> Result<Vec<(String, u64)>> {
+fn configured_memory(template: &Path) -> Result<HashMap<String, u64>> {
     let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(template)?)?;
     let default = doc["Globals"]["Function"]["MemorySize"].as_u64().ok_or("template.yaml: no Globals MemorySize")?;
     let resources = doc["Resources"].as_mapping().ok_or("template.yaml: no Resources")?;

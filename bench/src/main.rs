@@ -118,16 +118,7 @@ async fn cold_starts(
         let api = RuntimeApi::start().await?;
         let started = Instant::now();
         let mut child = spawn(bin_dir, world, scenario, &api)?;
-        let deadline = started + Duration::from_secs(10);
-        let first = loop {
-            if let Some(first) = api.first_poll().await {
-                break Some(first);
-            }
-            if Instant::now() > deadline {
-                break None;
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        };
+        let first = api.init_done(Duration::from_secs(10)).await;
         child.kill().await.ok();
         inits.extend(first.map(|t| t - started));
     }

@@ -69,6 +69,21 @@ impl RuntimeApi {
         *self.shared.first_poll.lock().await
     }
 
+    /// Waits up to `within` for the bootstrap's first poll for work (the end of its init), and
+    /// says when it came; `None` if it did not.
+    pub async fn init_done(&self, within: std::time::Duration) -> Option<Instant> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(first) = self.first_poll().await {
+                return Some(first);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(100)).await;
+        }
+    }
+
     /// The most invocations the function has held at once: 1 for a process that takes one at a time.
     pub async fn most_at_once(&self) -> usize {
         *self.shared.most_at_once.lock().await
