@@ -5,8 +5,9 @@ Logical ids differ between the tools: CDK appends an 8-character hash to a const
 app's construct ids are template.yaml's logical ids, so a resource is named by its id without the
 hash; a function's version is `<function>.Version` in both. Intrinsic functions are rendered as
 strings (`${OrdersTable.Arn}/index/gsi1` whether written as Fn::Sub or Fn::Join) with parameters
-replaced by their values. What each tool adds on its own, in its own way, is left out and listed
-in PLUMBING.
+replaced by their values; conditions are decided by those values, as CloudFormation decides them:
+a resource whose condition is false is not there, Fn::If is its chosen branch. What each tool adds
+on its own, in its own way, is left out and listed in PLUMBING.
 """
 
 import json
@@ -37,14 +38,38 @@ MANAGED_PLUMBING = {"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 
 CDK_HASH = re.compile(r"[0-9A-F]{8}$")
 
+# What Fn::If gives for AWS::NoValue: the property, or the list item, is left out.
+NO_VALUE = object()
+
 
 class Template:
     def __init__(self, template, parameters, cdk):
         self.resources = template["Resources"]
         self.outputs = template.get("Outputs", {})
         self.parameters = template.get("Parameters", {})
+        self.conditions = template.get("Conditions", {})
         self.values = parameters
         self.cdk = cdk
+
+    def holds(self, condition):
+        """A condition's value for the parameters' values."""
+        (fn, arg), = self.conditions[condition].items() if isinstance(condition, str) else condition.items()
+        if fn == "Condition":
+            return self.holds(arg)
+        if fn == "Fn::Equals":
+            undecided = [x["Ref"] for x in arg if isinstance(x, dict) and x.get("Ref") in self.parameters
+                         and x["Ref"] not in self.values]
+            if undecided:
+                raise ValueError(f"no value for the parameters {undecided}")
+            a, b = (x if isinstance(x, str) else self.render(x) for x in arg)
+            return a == b
+        if fn == "Fn::Not":
+            return not self.holds(arg[0])
+        if fn == "Fn::And":
+            return all(self.holds(c) for c in arg)
+        if fn == "Fn::Or":
+            return any(self.holds(c) for c in arg)
+        raise ValueError(f"a condition the checker cannot decide: {fn}")
 
     # --- names and values -------------------------------------------------------------------
 
@@ -70,13 +95,16 @@ class Template:
         if isinstance(value, str):
             return self.equivalent(value)
         if isinstance(value, list):
-            return [self.render(v) for v in value]
+            return [r for r in (self.render(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             (fn, arg), = value.items()
             if fn == "Ref":
-                return self.ref(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+            if fn == "Fn::If":
+                condition, then, otherwise = arg
+                return self.render(then if self.holds(condition) else otherwise)
             if fn == "Fn::GetAtt":
                 target, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
                 return self.equivalent("${" + self.name(target) + "." + attribute + "}")
@@ -88,7 +116,7 @@ class Template:
                 return self.equivalent(separator.join(self.text(p) for p in parts))
             if fn.startswith("Fn::") or fn == "Condition":
                 return {fn: self.render(arg)}
-        return {k: self.render(v) for k, v in value.items()}
+        return {k: r for k, r in ((k, self.render(v)) for k, v in value.items()) if r is not NO_VALUE}
 
     def sub(self, variable, variables):
         if variable in variables:
@@ -109,11 +137,14 @@ class Template:
         return text
 
     def of_type(self, kind):
-        return {lid: r for lid, r in self.resources.items() if r["Type"] == kind}
+        """The resources of a kind that the parameters' values create."""
+        return {lid: r for lid, r in self.resources.items()
+                if r["Type"] == kind and ("Condition" not in r or self.holds(r["Condition"]))}
 
     def props(self, resource, *keys):
         p = resource.get("Properties", {})
-        return {k: self.render(p[k]) for k in keys if k in p}
+        rendered = {k: self.render(p[k]) for k in keys if k in p}
+        return {k: v for k, v in rendered.items() if v is not NO_VALUE}
 
     def referenced(self, value):
         """The resources a value refers to, by name."""
@@ -158,7 +189,8 @@ class Template:
         for lid, r in self.of_type("AWS::Lambda::Function").items():
             name = self.name(lid)
             p = self.props(r, "Runtime", "Architectures", "Handler", "MemorySize", "Timeout", "TracingConfig",
-                           "LoggingConfig", "FunctionName", "ReservedConcurrentExecutions", "DeadLetterConfig")
+                           "LoggingConfig", "FunctionName", "ReservedConcurrentExecutions", "DeadLetterConfig",
+                           "CapacityProviderConfig")
             p["Environment"] = self.render(r["Properties"].get("Environment", {}).get("Variables", {}))
             p["Binary"] = r.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
             facts[f"function {name}"] = p

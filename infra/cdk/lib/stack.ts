@@ -1,7 +1,7 @@
 // The stack of template.yaml, resource for resource, in CDK. Construct ids are the template's
 // logical ids, so a resource is easy to find in both and the parity check (tests/template) can
 // pair them up. Each concern has its file: parameters, data, the API, the functions (specs in
-// functions.ts, deployed by lambdas.ts), releases and alarms.
+// functions.ts, deployed by lambdas.ts), Managed Instances, releases and alarms.
 import { CfnOutput, Stack, StackProps } from "aws-cdk-lib";
 import { Construct } from "constructs";
 import { Alarms, operationalAlarms } from "./alarms";
@@ -9,6 +9,7 @@ import { httpApi } from "./api";
 import { data } from "./data";
 import { functionSpecs } from "./functions";
 import { deploy } from "./lambdas";
+import { managedInstances } from "./managed-instances";
 import { parameters } from "./parameters";
 import { releases } from "./releases";
 
@@ -33,6 +34,7 @@ export class PlatformStack extends Stack {
       maxOrderTotal: p.maxOrderTotal,
     });
     const { deployed, common } = deploy(this, specs, d, api, p.logLevel);
+    managedInstances(this, deployed.values());
 
     const alarms = new Alarms(this, p.alarmEmail);
     releases(this, deployed, { alarms, api, common, logLevel: p.logLevel, deploymentStrategy: p.deploymentStrategy });
