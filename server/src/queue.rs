@@ -1,5 +1,5 @@
 //! What Lambda's SQS event source mapping does, for the local platform and the tests: receive a
-//! batch, hand it to the processor as an `SqsEvent`, delete what succeeded, and leave the
+//! batch, hand it to the processor as an `SqsEvent` (message attributes too: the trace context), delete what succeeded, and leave the
 //! reported failures to reappear after their visibility timeout (and, past the queue's
 //! `maxReceiveCount`, to be moved to the dead-letter queue by SQS itself). A batch that takes long
 //! has its messages' visibility extended while it runs, so no other consumer gets them meanwhile.
@@ -23,13 +23,27 @@ pub fn sqs_event(messages: &[Message], queue_arn: &str) -> SqsEvent {
             let attributes = m.attributes.as_ref().map(|a| {
                 a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect::<std::collections::BTreeMap<_, _>>()
             });
+            let message_attributes: serde_json::Map<_, _> = m
+                .message_attributes
+                .iter()
+                .flatten()
+                .map(|(name, value)| {
+                    let value = json!({
+                        "stringValue": value.string_value,
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value.data_type,
+                    });
+                    (name.clone(), value)
+                })
+                .collect();
             json!({
                 "messageId": m.message_id,
                 "receiptHandle": m.receipt_handle,
                 "body": m.body,
                 "md5OfBody": m.md5_of_body,
                 "attributes": attributes.unwrap_or_default(),
-                "messageAttributes": {},
+                "messageAttributes": message_attributes,
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
                 "awsRegion": "us-east-1",
@@ -175,6 +189,7 @@ pub async fn poll_until(
         .wait_time_seconds(receive.wait_seconds)
         .set_visibility_timeout(receive.visibility_timeout)
         .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
         .send()
         .await?;
     let messages = output.messages.unwrap_or_default();

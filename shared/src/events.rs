@@ -1,5 +1,8 @@
 //! Queue events: what the API tells the rest of the platform, and the SQS publisher.
 
+use std::collections::HashMap;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -74,11 +77,16 @@ pub struct OutboxEntry {
     pub occurred_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub money: Option<MoneyMoved>,
+    /// The trace of the change, when traces are on: the relay sends a stranded event in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl OutboxEntry {
+    /// An event of the change being made in the current span.
     pub fn new(kind: EventType, occurred_at: Timestamp) -> Self {
-        Self { event_id: Uuid::new_v4(), kind, occurred_at, money: None }
+        let traceparent = crate::telemetry::traceparent();
+        Self { event_id: Uuid::new_v4(), kind, occurred_at, money: None, traceparent }
     }
 
     /// A money event: `PAYMENT_CAPTURED`, `PAYMENT_FAILED`, `REFUND_ISSUED`, `REFUND_FAILED`.
@@ -99,13 +107,21 @@ impl EventPublisher {
         Self { sqs, queue_url: queue_url.into() }
     }
 
+    /// Sends `event`, with the current span's trace context in the message's `traceparent`
+    /// attribute, so the consumer's span continues the trace that made the event.
     #[tracing::instrument(skip_all, fields(event_id = %event.event_id, kind = ?event.kind))]
     pub async fn publish(&self, event: &Event) -> Result<()> {
         let body = serde_json::to_string(event).context("encoding an event")?;
+        let trace = crate::telemetry::traceparent()
+            .and_then(|traceparent| {
+                MessageAttributeValue::builder().data_type("String").string_value(traceparent).build().ok()
+            })
+            .map(|value| HashMap::from([(crate::telemetry::TRACEPARENT.to_owned(), value)]));
         self.sqs
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
+            .set_message_attributes(trace)
             .send()
             .await
             .context("sending an event to the queue")?;

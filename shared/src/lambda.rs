@@ -49,7 +49,7 @@ pub fn shared<D>(deps: D) -> &'static D {
 }
 
 /// Serves an event handler (the queue consumer, the schedules), as many invocations at once as
-/// Lambda gives this process.
+/// Lambda gives this process; each answer waits for the invocation's spans to be sent.
 pub async fn serve<D, A, R, E, F, Fut>(deps: D, handler: F) -> Result<(), Error>
 where
     D: Send + Sync + 'static,
@@ -60,7 +60,12 @@ where
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
     let deps = shared(deps);
-    lambda_runtime::run_concurrent(lambda_runtime::service_fn(move |event| handler(deps, event))).await
+    lambda_runtime::run_concurrent(lambda_runtime::service_fn(move |event| async move {
+        let outcome = handler(deps, event).await;
+        crate::telemetry::flush().await;
+        outcome
+    }))
+    .await
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub const SWEEP_AFTER_MILLIS: i64 = 120_000;
 /// `Ok(None)` when there was nothing to decide (no such order, or decided already). An order that
 /// keeps changing under it is a [`Error::ConcurrentChange`].
 pub async fn decide(store: &OrderStore, rules: &OrderRules, id: &OrderId) -> Result<Option<Order>> {
+    crate::telemetry::about_order(id);
     for _ in 0..ATTEMPTS {
         let Some(order) = store.get(id).await? else {
             tracing::warn!(order_id = %id, "no such order to decide");

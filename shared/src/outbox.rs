@@ -1,5 +1,7 @@
 //! Delivery of the events a write left in an order's outbox.
 
+use tracing::Instrument;
+
 use crate::domain::{CustomerId, OrderId, Timestamp};
 use crate::error::Result;
 use crate::events::{Event, EventPublisher, OutboxEntry};
@@ -78,7 +80,11 @@ async fn relay_one(store: &OrderStore, publisher: &EventPublisher, id: &OrderId)
         return Ok(false);
     }
     for entry in &written.outbox {
-        publisher.publish(&Event::new(*id, &written.order.customer_id, entry)).await?;
+        // Sent in the trace of the change that left it, not in the relay run's.
+        let span =
+            tracing::info_span!("relay", order_id = %id, event_id = %entry.event_id, trace_id = tracing::field::Empty);
+        crate::telemetry::continues(&span, entry.traceparent.as_deref());
+        publisher.publish(&Event::new(*id, &written.order.customer_id, entry)).instrument(span).await?;
     }
     store.clear_outbox(id, &written.outbox).await?;
     Ok(true)

@@ -30,4 +30,5 @@ mod secrets;
 mod server_health;
 mod telemetry;
 mod template;
+mod traces;
 mod worker_stop;

@@ -37,6 +37,7 @@ use platform::store::{OrderStore, PaymentStore};
 use platform::{Error, Result};
 use serde::Serialize;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 pub use cells::neutralise;
 pub use day::{MAX_BACKFILL_DAYS, bounds, report_days};
@@ -80,6 +81,14 @@ pub const PENDING_PREFIX: &str = "reports/reconciliation-pending/";
 /// scheduled run then reports again the days whose reconciliation is pending (oldest first, at
 /// most [`MAX_BACKFILL_DAYS`] a run, so it fits the timeout).
 pub async fn handle<S: ExportSink, P: PaymentProvider>(
+    report: &Report<S, P>,
+    payload: &serde_json::Value,
+    now: Timestamp,
+) -> Result<Reported> {
+    report_now(report, payload, now).instrument(platform::telemetry::scheduled_run()).await
+}
+
+async fn report_now<S: ExportSink, P: PaymentProvider>(
     report: &Report<S, P>,
     payload: &serde_json::Value,
     now: Timestamp,

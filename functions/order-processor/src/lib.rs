@@ -2,10 +2,11 @@
 //! moving it `PENDING -> CONFIRMED` or `-> REJECTED` by a write conditioned on the version it read,
 //! so a stale message changes nothing and every version meets the same rules.
 //!
-//! Each message is parsed and processed on its own and concurrently; only the messages that
-//! failed are reported back, so SQS redelivers just those, and parks them in the dead-letter
-//! queue after the queue's `maxReceiveCount`. Duplicates, late deliveries and unknown event
-//! types succeed without changing anything.
+//! Each message is parsed and processed on its own and concurrently, in a span that continues the
+//! trace its `traceparent` attribute names (so a batch needs no span of its own, nor links to
+//! mix traces); only the messages that failed are reported back, so SQS redelivers just those,
+//! and parks them in the dead-letter queue after the queue's `maxReceiveCount`. Duplicates, late
+//! deliveries and unknown event types succeed without changing anything.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
@@ -13,6 +14,7 @@ use platform::domain::OrderRules;
 use platform::events::{Event, EventType};
 use platform::metrics::{self, Metric};
 use platform::store::OrderStore;
+use platform::telemetry::TRACEPARENT;
 use serde::Deserialize;
 use tracing::Instrument;
 
@@ -42,7 +44,18 @@ pub async fn handle(processor: &Processor, event: SqsEvent) -> SqsBatchResponse 
     let cold_start = platform::telemetry::cold_start();
     let outcomes = join_all(event.records.iter().map(|message| {
         let correlation_id = message.message_id.as_deref().unwrap_or_default();
-        let span = tracing::info_span!("message", correlation_id, cold_start, customer_id = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "message",
+            correlation_id,
+            cold_start,
+            customer_id = tracing::field::Empty,
+            order_id = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        );
+        // Each message's span continues the trace that queued it, so a batch of several orders
+        // leaves each order's trace whole.
+        let queued_by = message.message_attributes.get(TRACEPARENT).and_then(|a| a.string_value.as_deref());
+        platform::telemetry::continues(&span, queued_by);
         process_message(processor, message).instrument(span)
     }))
     .await;

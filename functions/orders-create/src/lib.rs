@@ -34,6 +34,7 @@ async fn create(store: &OrderStore, events: &EventPublisher, req: &Request) -> R
 
     // With an Idempotency-Key the id is the key's: a second execution finds the first order.
     let id = http::idempotency_key(req).map_or_else(OrderId::new, |key| OrderId::for_key(&caller.customer_id, key));
+    platform::telemetry::about_order(&id);
     let written = store.create(&Order::new(id, customer, lines, Timestamp::now())).await?;
     let order = &written.order;
     metrics::emit(

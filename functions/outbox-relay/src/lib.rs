@@ -8,6 +8,7 @@ use platform::metrics::{self, Metric};
 pub use platform::order_decisions::Swept;
 pub use platform::outbox::Relayed;
 use platform::store::OrderStore;
+use tracing::Instrument;
 
 /// How long an outbox may hold an event before the relay takes over: well past the time its
 /// writer needs to deliver it itself.
@@ -42,7 +43,11 @@ pub async fn run(
     rules: &OrderRules,
     now: Timestamp,
 ) -> platform::Result<Ran> {
-    let relayed = handle(store, events, now).await;
-    let swept = platform::order_decisions::sweep(store, rules, now).await;
-    Ok(Ran { relayed: relayed?, swept: swept? })
+    async {
+        let relayed = handle(store, events, now).await;
+        let swept = platform::order_decisions::sweep(store, rules, now).await;
+        Ok(Ran { relayed: relayed?, swept: swept? })
+    }
+    .instrument(platform::telemetry::scheduled_run())
+    .await
 }

@@ -7,9 +7,10 @@
 use platform::cashier::{Cashier, Reconciled};
 use platform::domain::Timestamp;
 use platform::payment_provider::PaymentProvider;
+use tracing::Instrument;
 
 pub async fn handle<P: PaymentProvider>(cashier: &Cashier<P>, now: Timestamp) -> platform::Result<Reconciled> {
-    let run = cashier.reconcile(now).await?;
+    let run = cashier.reconcile(now).instrument(platform::telemetry::scheduled_run()).await?;
     if run != Reconciled::default() {
         tracing::info!(?run, "reconciled pending money");
     }

@@ -23,6 +23,8 @@ const WEBHOOK_SECRET: &str = "whsec_local";
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     platform::telemetry::init();
+    // With OTEL_EXPORTER_OTLP_ENDPOINT set, spans leave in batches (docs/operations.md, "Traces").
+    tokio::spawn(platform::telemetry::flush_every(std::time::Duration::from_secs(2)));
     server::prometheus::install();
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let secret = match std::env::var("LOCAL_JWT_SECRET") {

@@ -29,6 +29,8 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     platform::telemetry::init();
+    // Spans leave in batches while the process runs, and the last ones before it exits.
+    tokio::spawn(platform::telemetry::flush_every(Duration::from_secs(5)));
     server::prometheus::install();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -40,6 +42,7 @@ async fn main() -> std::process::ExitCode {
                   YYYY-MM-DD] | release-check"
             .into()),
     };
+    platform::telemetry::flush().await;
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -18,7 +18,7 @@ use crate::metrics::{self, Metric};
 use crate::outbox;
 use crate::payment_provider::webhook::ProviderEvent;
 use crate::payment_provider::{
-    ChargeOutcome, ChargeRequest, PROVIDER_REFUSED, PaymentProvider, RefundOutcome, RefundRequest, Unanswered,
+    ChargeOutcome, ChargeRequest, PROVIDER_REFUSED, PaymentProvider, RefundOutcome, RefundRequest, Unanswered, asked,
 };
 use crate::store::{
     Begun, IdempotencyStore, OrderStore, PaymentSettlement, PaymentStore, RefundSettlement, StoredPayment,
@@ -73,6 +73,9 @@ impl<P> Cashier<P> {
         let Some(stored) = self.payments.get_with_refund(&payment_id, refund_id.as_ref()).await? else {
             return Ok(());
         };
+        // The event is the provider's, not a step of the payment's request: a link, not a parent.
+        crate::telemetry::links_to(&tracing::Span::current(), stored.traceparent.as_deref());
+        crate::telemetry::about_order(&stored.payment.order_id);
         match event {
             ProviderEvent::PaymentCaptured { capture, .. } if stored.payment.status == PaymentStatus::Pending => {
                 self.settle(&stored.payment, &PaymentSettlement::Captured(capture)).await?;
@@ -265,6 +268,7 @@ impl<P: PaymentProvider> Cashier<P> {
     /// provider's refusal now (declined, or an unusable card token). With an idempotency `key`,
     /// the payment's id is the key's, so a retry carries on the payment its first run wrote.
     pub async fn pay(&self, caller: &Caller, new: NewPayment, key: Option<&str>) -> Result<Payment> {
+        crate::telemetry::about_order(&new.order_id);
         // Refuse early what cannot succeed; the transaction below checks all of it again, atomically.
         let order = self
             .orders
@@ -314,6 +318,7 @@ impl<P: PaymentProvider> Cashier<P> {
             .await?
             .filter(|p| caller.can_access(&p.payment.customer_id))
             .ok_or_else(Error::payment_not_found)?;
+        crate::telemetry::about_order(&stored.payment.order_id);
         let refund_id = keyed.unwrap_or_default(); // a new id
         let (refund, ask) = match stored.payment.refunds.iter().find(|r| r.refund_id == refund_id) {
             // The same request ran before and got as far as its hold.
@@ -382,15 +387,18 @@ impl<P: PaymentProvider> Cashier<P> {
         began: Timestamp,
         ask: Ask,
     ) -> std::result::Result<ChargeOutcome, Unanswered> {
-        if let Ask::Again { now } = ask {
-            if let Some(found) = self.provider.find_charge(&request.payment_id).await? {
-                return Ok(found);
+        asked("charge", async {
+            if let Ask::Again { now } = ask {
+                if let Some(found) = self.provider.find_charge(&request.payment_id).await? {
+                    return Ok(found);
+                }
+                if now.millis() - began.millis() >= KEY_WINDOW_MILLIS {
+                    return Err(key_expired("a charge"));
+                }
             }
-            if now.millis() - began.millis() >= KEY_WINDOW_MILLIS {
-                return Err(key_expired("a charge"));
-            }
-        }
-        self.provider.charge(request).await
+            self.provider.charge(request).await
+        })
+        .await
     }
 
     /// The provider's outcome of a refund, as [`Self::charge_outcome`]: a refund the provider
@@ -401,18 +409,21 @@ impl<P: PaymentProvider> Cashier<P> {
         (began, provider_id): (Timestamp, Option<&str>),
         ask: Ask,
     ) -> std::result::Result<RefundOutcome, Unanswered> {
-        if let Ask::Again { now } = ask {
-            if let Some(id) = provider_id {
-                return self.provider.refund_status(id).await;
+        asked("refund", async {
+            if let Ask::Again { now } = ask {
+                if let Some(id) = provider_id {
+                    return self.provider.refund_status(id).await;
+                }
+                if let Some(found) = self.provider.find_refund(request).await? {
+                    return Ok(found);
+                }
+                if now.millis() - began.millis() >= KEY_WINDOW_MILLIS {
+                    return Err(key_expired("a refund"));
+                }
             }
-            if let Some(found) = self.provider.find_refund(request).await? {
-                return Ok(found);
-            }
-            if now.millis() - began.millis() >= KEY_WINDOW_MILLIS {
-                return Err(key_expired("a refund"));
-            }
-        }
-        self.provider.refund(request).await
+            self.provider.refund(request).await
+        })
+        .await
     }
 
     /// Asks the provider to refund (see [`Self::refund_outcome`]) and settles its answer; returns

@@ -2,12 +2,14 @@
 //! up at the provider, and asking again only while the provider still keeps its key. Each item on
 //! its own, on a schedule of its own that stretches as it ages, for as long as it takes.
 
+use tracing::Instrument;
+
 use super::{Ask, Cashier, Charged};
-use crate::domain::{PaymentStatus, RefundStatus, Timestamp};
+use crate::domain::{PaymentStatus, Refund, RefundStatus, Timestamp};
 use crate::error::Result;
 use crate::metrics::{self, Metric};
 use crate::payment_provider::PaymentProvider;
-use crate::store::Pending;
+use crate::store::{Pending, StoredPayment};
 
 /// A movement still unknown this long after it began needs a person: the `PendingMoneyStuck`
 /// metric (and its alarm) counts it on every look from then on. The reconciler keeps looking.
@@ -82,17 +84,43 @@ impl<P: PaymentProvider> Cashier<P> {
             },
             None => return Ok(Look::NotDue),
         };
+        // A payment is settled in its request's trace; a refund's look links to it.
+        let span = tracing::info_span!(
+            "reconcile",
+            payment_id = %stored.payment.payment_id,
+            refund_id = refund.as_ref().map(|r| r.refund_id.to_string()),
+            order_id = %stored.payment.order_id,
+            trace_id = tracing::field::Empty,
+        );
+        match refund {
+            None => crate::telemetry::continues(&span, stored.traceparent.as_deref()),
+            Some(_) => {
+                crate::telemetry::continues(&span, None);
+                crate::telemetry::links_to(&span, stored.traceparent.as_deref());
+            }
+        }
+        self.look(pending, &stored, refund, now).instrument(span).await
+    }
+
+    /// Looks `stored` (or its `refund`) up at the provider and settles what it learns.
+    async fn look(
+        &self,
+        pending: &Pending,
+        stored: &StoredPayment,
+        refund: Option<Refund>,
+        now: Timestamp,
+    ) -> Result<Look> {
         let began = refund.as_ref().map_or(stored.payment.created_at, |r| r.created_at);
         if !self.payments.take(pending, next_look(began, now)).await? {
             return Ok(Look::NotDue);
         }
         let ask = Ask::Again { now };
         let settled = match refund {
-            None => match self.charge(&stored, ask).await? {
+            None => match self.charge(stored, ask).await? {
                 Charged::Payment(payment) => payment.status != PaymentStatus::Pending,
                 Charged::Refused(_) => true,
             },
-            Some(refund) => self.ask_refund(&stored, &refund, ask).await?.status != RefundStatus::Pending,
+            Some(refund) => self.ask_refund(stored, &refund, ask).await?.status != RefundStatus::Pending,
         };
         Ok(if settled {
             Look::Settled

@@ -23,7 +23,9 @@ pub fn caller(req: &Request) -> Result<Caller> {
 
 /// The `{id}` path parameter as an order id; anything else is a 400, never a lookup.
 pub fn path_order_id(req: &Request) -> Result<OrderId> {
-    OrderId::parse("id", path_param(req, "id")).map_err(Error::from)
+    let id = OrderId::parse("id", path_param(req, "id"))?;
+    crate::telemetry::about_order(&id);
+    Ok(id)
 }
 
 /// A path parameter, empty when absent.

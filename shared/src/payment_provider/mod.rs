@@ -15,6 +15,8 @@ pub mod webhook;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use tracing::Instrument;
+
 pub use limits::AmountLimits;
 pub use stripe::{ProviderSettings, StripeProvider};
 
@@ -106,6 +108,46 @@ pub struct Unanswered {
     pub operation: &'static str,
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// How the provider answered, as the span of a call to it records it (`answer`).
+pub trait Answer {
+    /// The provider said no: nothing moved, and asking again changes nothing.
+    fn refused(&self) -> bool;
+}
+
+impl Answer for ChargeOutcome {
+    fn refused(&self) -> bool {
+        !matches!(self, Self::Captured(_))
+    }
+}
+
+impl Answer for RefundOutcome {
+    fn refused(&self) -> bool {
+        matches!(self, Self::Failed { .. })
+    }
+}
+
+/// `answered`, `refused` (see [`Answer`]) or `unanswered` (no answer to go by: it may or may not
+/// have happened).
+pub fn answer_class<T: Answer>(outcome: &Result<T, Unanswered>) -> &'static str {
+    match outcome {
+        Ok(answer) if answer.refused() => "refused",
+        Ok(_) => "answered",
+        Err(_) => "unanswered",
+    }
+}
+
+/// Runs `call`, an ask of the provider (its HTTP calls, the lookups before them), in a span named
+/// `provider` with its `operation` and the class of its `answer`.
+pub async fn asked<T: Answer>(
+    operation: &'static str,
+    call: impl Future<Output = Result<T, Unanswered>>,
+) -> Result<T, Unanswered> {
+    let span = tracing::info_span!("provider", operation, answer = tracing::field::Empty);
+    let outcome = call.instrument(span.clone()).await;
+    span.record("answer", answer_class(&outcome));
+    outcome
 }
 
 /// A card processor with a Stripe-style API. Amounts are minor units.

@@ -27,12 +27,16 @@ pub struct StoredPayment {
     pub capture: Option<Capture>,
     /// The provider's id of each refund it made.
     pub provider_refunds: BTreeMap<RefundId, String>,
+    /// The trace of the request that made it, when traces were on: the reconciler settles it in
+    /// that trace, and the provider's events about it link to it.
+    pub traceparent: Option<String>,
 }
 
 impl StoredPayment {
-    /// A payment just written, before the provider knows of it.
+    /// A payment just written in the current span, before the provider knows of it.
     pub fn new(payment: Payment, source: String) -> Self {
-        Self { payment, source, capture: None, provider_refunds: BTreeMap::new() }
+        let traceparent = crate::telemetry::traceparent();
+        Self { payment, source, capture: None, provider_refunds: BTreeMap::new(), traceparent }
     }
 }
 
@@ -59,6 +63,7 @@ struct PaymentExtras {
     source: String,
     provider_intent: Option<String>,
     provider_charge: Option<String>,
+    traceparent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +108,7 @@ fn stored(payment: Item, refund_items: impl IntoIterator<Item = Item>) -> Result
     }
     payment.refunds.sort_by_key(|r| (r.created_at, r.refund_id));
     let capture = extras.provider_intent.zip(extras.provider_charge).map(|(intent, charge)| Capture { intent, charge });
-    Ok(StoredPayment { payment, source: extras.source, capture, provider_refunds })
+    Ok(StoredPayment { payment, source: extras.source, capture, provider_refunds, traceparent: extras.traceparent })
 }
 
 impl PaymentStore {
@@ -162,6 +167,9 @@ impl PaymentStore {
         item.remove("refunds");
         item.insert("source".into(), s(source));
         item.insert("refundCount".into(), n(0));
+        if let Some(traceparent) = crate::telemetry::traceparent() {
+            item.insert(crate::telemetry::TRACEPARENT.into(), s(traceparent));
+        }
         for (name, value) in keys::payment_index_keys(payment).into_iter().chain(keys::pending_keys(
             payment.payment_id.shard(keys::PENDING_SHARDS),
             super::first_look(payment.created_at),

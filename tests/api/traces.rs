@@ -1,0 +1,281 @@
+//! Traces as they leave a function: the real `orders-get` binary under the Lambda Runtime API
+//! emulator sends its spans over OTLP/HTTP to a receiver in this test process, which decodes them
+//! as a collector would. The invocation's span has arrived by the time its answer has, so a
+//! sandbox frozen right after answering loses nothing; it continues the caller's W3C trace, and
+//! the access log line names the trace.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use prost::Message;
+use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
+
+use crate::concurrency::binary;
+use crate::helpers::{PROVIDER_KEY, TestApp, spawn_app};
+use local::runtime_api::RuntimeApi;
+
+/// A span as the receiver got it.
+#[derive(Debug, Clone)]
+struct Received {
+    service: String,
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    attributes: Vec<(String, String)>,
+}
+
+impl Received {
+    fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An OTLP/HTTP trace receiver: every span posted to `/v1/traces`, in order of arrival.
+struct Receiver {
+    addr: SocketAddr,
+    spans: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let spans = Arc::new(Mutex::new(vec![]));
+        let kept = spans.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| receive(kept.clone(), req));
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        Self { addr, spans }
+    }
+
+    fn spans(&self) -> Vec<Received> {
+        self.spans.lock().unwrap().clone()
+    }
+}
+
+async fn receive(
+    spans: Arc<Mutex<Vec<Received>>>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    assert_eq!(req.uri().path(), "/v1/traces");
+    assert_eq!(req.headers()["content-type"], "application/x-protobuf");
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    let export = ExportTraceServiceRequest::decode(body).expect("an OTLP protobuf export");
+    let text = |value: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match value
+        .as_ref()
+        .and_then(|v| v.value.as_ref())
+    {
+        Some(Any::StringValue(s)) => s.clone(),
+        Some(Any::IntValue(i)) => i.to_string(),
+        Some(Any::BoolValue(b)) => b.to_string(),
+        other => format!("{other:?}"),
+    };
+    let mut received = spans.lock().unwrap();
+    for resource_spans in export.resource_spans {
+        let service = resource_spans
+            .resource
+            .iter()
+            .flat_map(|r| &r.attributes)
+            .find(|a| a.key == "service.name")
+            .map(|a| text(&a.value))
+            .unwrap_or_default();
+        for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
+            received.push(Received {
+                service: service.clone(),
+                name: span.name,
+                trace_id: hex(&span.trace_id),
+                span_id: hex(&span.span_id),
+                parent_span_id: hex(&span.parent_span_id),
+                attributes: span.attributes.iter().map(|a| (a.key.clone(), text(&a.value))).collect(),
+            });
+        }
+    }
+    Ok(hyper::Response::builder()
+        .header("content-type", "application/x-protobuf")
+        .body(Full::new(Bytes::new()))
+        .unwrap())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A function's process as Lambda starts it, sending traces to `receiver`, with `env` besides the
+/// resources' names; its log lines.
+fn start(
+    function: &str,
+    (app, api, receiver): (&TestApp, &RuntimeApi, &Receiver),
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) {
+    let mut command = tokio::process::Command::new(binary(function));
+    command
+        .env_clear()
+        .envs(local::runtime_api::lambda_env(api.addr, function, 128))
+        .env("AWS_REGION", "us-east-1")
+        .env("ORDERS_TABLE", &app.resources.table)
+        .env("ORDER_QUEUE_URL", &app.resources.queue_url)
+        .envs(local::identity::function_env(function, &app.resources))
+        .envs(env.iter().copied())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{}", receiver.addr))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        command.env("AWS_ENDPOINT_URL", endpoint);
+    }
+    let mut child = command.spawn().expect("the function starts");
+    let lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+/// Invokes a function started by [`start`] with `event`; its answer.
+async fn invoke(api: &RuntimeApi, function: &mut tokio::process::Child, event: Value) -> Value {
+    tokio::select! {
+        answer = api.invoke(event) => answer.expect("the function answered"),
+        exit = function.wait() => panic!("the function exited: {exit:?}"),
+    }
+}
+
+fn event_path() -> Option<String> {
+    let event: Value = serde_json::from_str(include_str!("../../events/orders-get.json")).unwrap();
+    event["rawPath"].as_str().map(str::to_owned)
+}
+
+const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+/// The `traceparent` of a caller whose trace the platform's spans join.
+const CALLER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[tokio::test]
+async fn an_invocations_span_is_sent_before_its_answer_and_continues_the_callers_trace() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let api = RuntimeApi::start().await.unwrap();
+    let (mut function, mut logs) = start("orders-get", (&app, &api, &receiver), &[]);
+    let mut event: Value = serde_json::from_str(include_str!("../../events/orders-get.json")).unwrap();
+    event["headers"]["traceparent"] = CALLER.into();
+
+    let answer = invoke(&api, &mut function, event).await;
+
+    // Read at once: nothing is waited for after the answer.
+    let spans = receiver.spans();
+    let status = answer["statusCode"].as_u64().unwrap().to_string();
+    let request: Vec<&Received> = spans.iter().filter(|s| s.name == "request").collect();
+    assert_eq!(request.len(), 1, "the invocation's span had not arrived with its answer: {spans:#?}");
+    let span = request[0];
+    assert_eq!(span.service, "orders-get");
+    assert_eq!((span.trace_id.as_str(), span.parent_span_id.as_str()), (CALLER_TRACE, CALLER_SPAN));
+    assert_eq!(span.attribute("method"), Some("GET"));
+    assert_eq!(span.attribute("path"), event_path().as_deref());
+    assert_eq!(span.attribute("status"), Some(status.as_str()));
+    // The read it made is its child; the warm-up's read at init is a trace of its own.
+    let reads: Vec<&Received> = spans.iter().filter(|s| s.name == "get").collect();
+    assert_eq!(reads.len(), 2, "{spans:#?}");
+    assert!(reads.iter().any(|r| r.trace_id == CALLER_TRACE && r.parent_span_id == span.span_id), "{reads:#?}");
+    assert!(reads.iter().any(|r| r.trace_id != CALLER_TRACE && r.parent_span_id.is_empty()), "{reads:#?}");
+
+    // The access log line leads to the trace.
+    let access = loop {
+        let line = logs.next_line().await.unwrap().expect("the function logs its request");
+        let Ok(line) = serde_json::from_str::<Value>(&line) else { continue };
+        if line["fields"]["message"] == "request handled" {
+            break line;
+        }
+    };
+    assert_eq!(access["span"]["trace_id"], CALLER_TRACE, "{access}");
+}
+
+/// The one span named `name` from `service`.
+fn one<'s>(spans: &'s [Received], service: &str, name: &str) -> &'s Received {
+    let found: Vec<&Received> = spans.iter().filter(|s| s.service == service && s.name == name).collect();
+    assert_eq!(found.len(), 1, "one {name} span from {service}: {spans:#?}");
+    found[0]
+}
+
+#[tokio::test]
+async fn one_trace_follows_an_order_from_its_request_through_the_queue_to_its_decision_and_its_payment() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let (creating, deciding, paying) =
+        (RuntimeApi::start().await.unwrap(), RuntimeApi::start().await.unwrap(), RuntimeApi::start().await.unwrap());
+    // (Their logs are kept open, unread: a closed stdout would fail the function's next line.)
+    let (mut create, _create_logs) = start("orders-create", (&app, &creating, &receiver), &[]);
+    let (mut processor, _processor_logs) = start("order-processor", (&app, &deciding, &receiver), &[]);
+    let provider = [("PAYMENT_PROVIDER_URL", app.provider_url.as_str()), ("PAYMENT_PROVIDER_API_KEY", PROVIDER_KEY)];
+    let (mut pay, _pay_logs) = start("payments-create", (&app, &paying, &receiver), &provider);
+
+    // The client's checkout is one trace: it creates the order, then pays for it.
+    let mut event: Value = serde_json::from_str(include_str!("../../events/orders-create.json")).unwrap();
+    event["headers"]["traceparent"] = CALLER.into();
+    let created = invoke(&creating, &mut create, event).await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let order: Value = serde_json::from_str(created["body"].as_str().unwrap()).unwrap();
+    let order_id = order["orderId"].as_str().unwrap().to_owned();
+
+    // What Lambda's event source mapping hands the processor: the message with its attributes.
+    let sqs = platform::aws::sqs(&app.sdk);
+    let received = sqs
+        .receive_message()
+        .queue_url(&app.resources.queue_url)
+        .message_attribute_names("All")
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    let batch = server::queue::sqs_event(&messages, &app.resources.queue_url);
+    let answer = invoke(&deciding, &mut processor, serde_json::to_value(batch).unwrap()).await;
+    assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{answer}");
+    let stored = app.request("GET", &format!("/orders/{order_id}")).customer("alice").send().await;
+    assert_eq!(stored.body["status"], "CONFIRMED", "{:?}", stored.body);
+
+    let mut event: Value = serde_json::from_str(include_str!("../../events/payments-create.json")).unwrap();
+    event["headers"]["traceparent"] = CALLER.into();
+    let body =
+        serde_json::json!({"orderId": order_id, "amount": order["total"], "currency": "USD", "source": "tok_visa"});
+    event["body"] = body.to_string().into();
+    let paid = invoke(&paying, &mut pay, event).await;
+    assert_eq!(paid["statusCode"], 201, "{paid}");
+
+    let spans = receiver.spans();
+    // The order's request, in the client's trace, naming its route, status and order.
+    let request = one(&spans, "orders-create", "request");
+    assert_eq!((request.trace_id.as_str(), request.parent_span_id.as_str()), (CALLER_TRACE, CALLER_SPAN));
+    assert_eq!(request.attribute("route"), Some("POST /orders"));
+    assert_eq!(request.attribute("status"), Some("201"));
+    assert_eq!(request.attribute("order_id"), Some(order_id.as_str()));
+    // The event it queued, and the processor's span for that message, continuing it.
+    let publish = one(&spans, "orders-create", "publish");
+    assert_eq!((publish.trace_id.as_str(), publish.parent_span_id.as_str()), (CALLER_TRACE, request.span_id.as_str()));
+    let message = one(&spans, "order-processor", "message");
+    assert_eq!((message.trace_id.as_str(), message.parent_span_id.as_str()), (CALLER_TRACE, publish.span_id.as_str()));
+    assert_eq!(message.attribute("order_id"), Some(order_id.as_str()));
+    let decision = one(&spans, "order-processor", "decide");
+    assert_eq!(
+        (decision.trace_id.as_str(), decision.parent_span_id.as_str()),
+        (CALLER_TRACE, message.span_id.as_str())
+    );
+    // The payment's request, and its call to the provider with the provider's answer.
+    let payment = one(&spans, "payments-create", "request");
+    assert_eq!((payment.trace_id.as_str(), payment.parent_span_id.as_str()), (CALLER_TRACE, CALLER_SPAN));
+    assert_eq!(payment.attribute("order_id"), Some(order_id.as_str()));
+    let charge = one(&spans, "payments-create", "provider");
+    assert_eq!((charge.trace_id.as_str(), charge.parent_span_id.as_str()), (CALLER_TRACE, payment.span_id.as_str()));
+    assert_eq!((charge.attribute("operation"), charge.attribute("answer")), (Some("charge"), Some("answered")));
+}
