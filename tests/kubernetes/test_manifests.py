@@ -118,14 +118,21 @@ def test_the_image_build_context_leaves_out_outputs_state_and_tools():
     assert {".git", "target", ".venv", ".local", "**/node_modules"} <= ignored, ignored
 
 
-def test_every_pod_is_denied_by_default_and_may_call_out_only_dns_and_https(built):
+def test_every_pod_is_denied_by_default_and_may_call_out_only_dns_https_and_the_trace_collector(built):
     resources, _ = built
     policies = [r for r in resources if r["kind"] == "NetworkPolicy"]
     default = [p for p in policies if p["spec"]["podSelector"] == {} and "egress" not in p["spec"] and "ingress" not in p["spec"]]
     assert default and set(default[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}, "deny by default, both ways"
     everyone = {(port["protocol"], port["port"]) for p in policies if p["spec"]["podSelector"] == {}
                 for rule in p["spec"].get("egress", []) for port in rule["ports"]}
-    assert everyone == {("UDP", 53), ("TCP", 53), ("TCP", 443)}, everyone
+    assert everyone == {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 4318)}, everyone
+    # OTLP only into the collector's namespace, and the config map's endpoint (if any) is there.
+    (otlp,) = [rule for p in policies if p["spec"]["podSelector"] == {} for rule in p["spec"].get("egress", [])
+               if any(port["port"] == 4318 for port in rule["ports"])]
+    assert otlp["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}]
+    (config,) = [r for r in resources if r["kind"] == "ConfigMap" and r["metadata"]["name"].startswith("platform-config")]
+    endpoint = config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert endpoint == "" or re.fullmatch(r"http://[a-z0-9-]+\.observability(\.svc)?(\.cluster\.local)?:4318", endpoint), endpoint
     for policy in policies:
         for rule in policy["spec"].get("egress", []):
             for peer in rule["to"]:

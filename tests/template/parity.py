@@ -190,7 +190,7 @@ class Template:
             name = self.name(lid)
             p = self.props(r, "Runtime", "Architectures", "Handler", "MemorySize", "Timeout", "TracingConfig",
                            "LoggingConfig", "FunctionName", "ReservedConcurrentExecutions", "DeadLetterConfig",
-                           "CapacityProviderConfig")
+                           "CapacityProviderConfig", "Layers")
             p["Environment"] = self.render(r["Properties"].get("Environment", {}).get("Variables", {}))
             p["Binary"] = r.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
             facts[f"function {name}"] = p

@@ -33,7 +33,12 @@ def cdk_facts(synthesized, **parameters):
     return Template(synthesized, values(synthesized, **values(read(), **parameters)), cdk=True).facts()
 
 
-@pytest.mark.parametrize("parameters", [{}, {"DeploymentStrategy": "AllAtOnce", "MaxOrderTotal": "100000"}])
+# An ADOT collector layer as a deployment names it (docs/operations.md, "Traces").
+COLLECTOR = "arn:aws:lambda:us-east-1:901920570463:layer:aws-otel-collector-arm64-ver-0-117-0:1"
+
+
+@pytest.mark.parametrize("parameters", [{}, {"DeploymentStrategy": "AllAtOnce", "MaxOrderTotal": "100000"},
+                                        {"TracesCollectorLayer": COLLECTOR, "TracesSampleRatio": "0.1"}])
 def test_the_cdk_app_defines_the_stack_of_template_yaml(synthesized, parameters):
     assert differences(sam_facts(**parameters), cdk_facts(synthesized, **parameters), only_cdk=ONLY_CDK) == []
 
@@ -64,6 +69,15 @@ def test_a_memory_size_changed_in_the_cdk_app_only_is_named(synthesized):
     cdk_resource(changed, "OrdersGetFunction", "AWS::Lambda::Function")["Properties"]["MemorySize"] = 2048
     found = differences(sam_facts(), cdk_facts(changed), only_cdk=ONLY_CDK)
     assert found == ['function OrdersGetFunction: MemorySize is "128" in template.yaml, "2048" in the CDK app']
+
+
+def test_a_function_without_the_collector_layer_in_the_cdk_app_is_named(synthesized):
+    changed = copy.deepcopy(synthesized)
+    del cdk_resource(changed, "PaymentWebhookFunction", "AWS::Lambda::Function")["Properties"]["Layers"]
+    found = differences(sam_facts(TracesCollectorLayer=COLLECTOR), cdk_facts(changed, TracesCollectorLayer=COLLECTOR),
+                        only_cdk=ONLY_CDK)
+    assert len(found) == 1 and found[0].startswith("function PaymentWebhookFunction: Layers is"), found
+    assert COLLECTOR in found[0], found
 
 
 def test_an_index_changed_in_template_yaml_only_is_named(synthesized):

@@ -1,8 +1,8 @@
 // The stack of template.yaml, resource for resource, in CDK. Construct ids are the template's
 // logical ids, so a resource is easy to find in both and the parity check (tests/template) can
 // pair them up. Each concern has its file: parameters, data, the API, the functions (specs in
-// functions.ts, deployed by lambdas.ts), Managed Instances, releases and alarms.
-import { CfnOutput, Stack, StackProps } from "aws-cdk-lib";
+// functions.ts, deployed by lambdas.ts), Managed Instances, traces, releases and alarms.
+import { Aspects, CfnOutput, Stack, StackProps } from "aws-cdk-lib";
 import { Construct } from "constructs";
 import { Alarms, operationalAlarms } from "./alarms";
 import { httpApi } from "./api";
@@ -12,6 +12,7 @@ import { deploy } from "./lambdas";
 import { managedInstances } from "./managed-instances";
 import { parameters } from "./parameters";
 import { releases } from "./releases";
+import { traces } from "./traces";
 
 export class PlatformStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -35,6 +36,7 @@ export class PlatformStack extends Stack {
     });
     const { deployed, common } = deploy(this, specs, d, api, p.logLevel);
     managedInstances(this, deployed.values());
+    Aspects.of(this).add(traces(this));
 
     const alarms = new Alarms(this, p.alarmEmail);
     releases(this, deployed, { alarms, api, common, logLevel: p.logLevel, deploymentStrategy: p.deploymentStrategy });
