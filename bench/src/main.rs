@@ -7,6 +7,7 @@
 //!                     [--concurrency N,N,...]  (one process given N invocations at once)
 //!                     [--first RUNS [--node-peer DIR]]  (init + first invocation at the memory's
 //!                     CPU share, behind TLS; with the Node peer built in DIR)
+//!                     [--traces]  (the functions again with OpenTelemetry traces on)
 
 mod concurrency;
 mod cpu_share;
@@ -15,6 +16,7 @@ mod proc;
 mod scenarios;
 mod server;
 mod tls;
+mod traces;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -45,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         arg("--report-orders").map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect()).unwrap_or_default();
     let bin_dir = PathBuf::from(arg("--bin-dir").unwrap_or_else(|| "target/release".into()));
 
-    let world = World::new().await?;
+    let mut world = World::new().await?;
     if let Some(runs) = arg("--first").and_then(|v| v.parse().ok()) {
         let node_peer = arg("--node-peer").map(PathBuf::from);
         let options =
@@ -64,6 +66,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows.push(measured);
     }
     print_table(&rows);
+
+    if args.iter().any(|a| a == "--traces") {
+        let (endpoint, received) = traces::receiver().await?;
+        world.otlp = Some(endpoint);
+        let mut traced = vec![];
+        for scenario in world.scenarios(warm).await? {
+            if only.as_ref().is_some_and(|o| !o.contains(&scenario.name)) {
+                continue;
+            }
+            eprintln!("measuring {} with traces on", scenario.name);
+            traced.push(measure(&bin_dir, &world, scenario).await?);
+        }
+        world.otlp = None;
+        let exports = received.exports.load(std::sync::atomic::Ordering::Relaxed);
+        let bytes = received.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        println!();
+        println!("With traces on: every invocation's spans sent before its answer ({exports} exports, {bytes} bytes).");
+        println!();
+        print_table(&traced);
+    }
 
     // Lambda Managed Instances: the functions named by --only (or orders-get), each one process
     // given that many invocations at once.

@@ -44,6 +44,8 @@ pub struct World {
     provider_url: String,
     provider: StripeProvider,
     days_used: std::sync::atomic::AtomicU32,
+    /// Where the functions send their spans (`--traces`); none, traces off.
+    pub otlp: Option<String>,
 }
 
 /// Uses of one order or payment, below the platform's limits (25 changes of an order, 100 refunds
@@ -70,7 +72,7 @@ impl World {
             timeout: std::time::Duration::from_secs(5),
             limits: local::provider_emulator::limits(),
         });
-        Ok(Self { resources, store, payments, provider_url, provider, days_used: Default::default() })
+        Ok(Self { resources, store, payments, provider_url, provider, days_used: Default::default(), otlp: None })
     }
 
     /// The environment Lambda and `template.yaml` give a function.
@@ -88,6 +90,9 @@ impl World {
             env("PAYMENT_PROVIDER_URL", &self.provider_url),
             env("PAYMENT_PROVIDER_API_KEY", PROVIDER_KEY),
         ]);
+        if let Some(endpoint) = &self.otlp {
+            vars.push(env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
+        }
         // Only those set: an empty AWS_ENDPOINT_URL_DYNAMODB would be an endpoint of its own.
         for key in [
             "AWS_ENDPOINT_URL",
