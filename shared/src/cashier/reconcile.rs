@@ -99,7 +99,7 @@ impl<P: PaymentProvider> Cashier<P> {
                 crate::telemetry::links_to(&span, stored.traceparent.as_deref());
             }
         }
-        self.look(pending, &stored, refund, now).instrument(span).await
+        Box::pin(self.look(pending, &stored, refund, now)).instrument(span).await
     }
 
     /// Looks `stored` (or its `refund`) up at the provider and settles what it learns.

@@ -145,7 +145,9 @@ pub async fn asked<T: Answer>(
     call: impl Future<Output = Result<T, Unanswered>>,
 ) -> Result<T, Unanswered> {
     let span = tracing::info_span!("provider", operation, answer = tracing::field::Empty);
-    let outcome = call.instrument(span.clone()).await;
+    // On the heap: the ask's state (the HTTP exchange, the lookups) would otherwise sit in every
+    // future that awaits it, deepening each poll's stack.
+    let outcome = Box::pin(call).instrument(span.clone()).await;
     span.record("answer", answer_class(&outcome));
     outcome
 }
