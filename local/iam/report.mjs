@@ -30,8 +30,10 @@ export const EXCUSED = {
   'logs:CreateLogGroup': 'Lambda writes the function’s stdout to CloudWatch Logs with the role; the code never calls it',
   'logs:CreateLogStream': 'Lambda writes the function’s stdout to CloudWatch Logs with the role; the code never calls it',
   'logs:PutLogEvents': 'Lambda writes the function’s stdout to CloudWatch Logs with the role; the code never calls it',
-  'xray:PutTraceSegments': 'Lambda sends the active-tracing segments with the role; the code never calls it',
-  'xray:PutTelemetryRecords': 'Lambda sends the active-tracing segments with the role; the code never calls it',
+  'xray:PutTraceSegments':
+    'Lambda sends the active-tracing segments, and the ADOT collector layer (TracesCollectorLayer) exports the spans, with the role; the code sends its spans to the collector only',
+  'xray:PutTelemetryRecords':
+    'Lambda sends the active-tracing segments, and the ADOT collector layer (TracesCollectorLayer) reports its own, with the role; the code never calls it',
   'sqs:GetQueueAttributes': 'the SQS event source mapping reads the queue with the function’s role when it is created',
   'secretsmanager:GetSecretValue':
     'read at start and every five minutes after (platform::secret); the tests and scripts/dev hand the functions their secrets as values',
