@@ -11,7 +11,7 @@ use platform::domain::{
 use platform::payment_provider::{
     Capture, ChargeOutcome, ChargeRequest, PaymentProvider, ProviderSettings, StripeProvider,
 };
-use platform::store::{OrderStore, PaymentSettlement, PaymentStore, RefundSettlement};
+use platform::store::{OrderStore, PaymentSettlement, PaymentStore, RefundSettlement, StoredPayment};
 use serde_json::{Value, json};
 use server::api_gateway::GatewayRequest;
 
@@ -266,7 +266,7 @@ impl World {
         self.store.decide(&order.order_id, 1, Ok(()), at).await?;
         let mut payment =
             Payment::pending(PaymentId::new(), (&order.order_id, &order.customer_id), order.total, order.currency, at);
-        self.payments.begin(&caller, &order, &payment, "tok_visa").await?;
+        self.payments.begin(&caller, &order, &StoredPayment::new(payment.clone(), "tok_visa".into())).await?;
         let capture = Capture { intent: "pi_bench".into(), charge: "ch_bench".into() };
         self.payments.settle(&payment, &PaymentSettlement::Captured(capture), at).await?;
         payment.status = PaymentStatus::Captured;
@@ -310,7 +310,7 @@ impl World {
             order.currency,
             Timestamp::now(),
         );
-        self.payments.begin(caller, order, &payment, "tok_visa").await?;
+        self.payments.begin(caller, order, &StoredPayment::new(payment.clone(), "tok_visa".into())).await?;
         let request = ChargeRequest {
             payment_id: payment.payment_id,
             order_id: payment.order_id,

@@ -15,7 +15,7 @@ use platform::{Error, Result};
 use serde_json::Value;
 
 use platform::payment_provider::{Capture, StripeProvider};
-use platform::store::{Begun, PaymentSettlement, RefundSettlement};
+use platform::store::{Begun, PaymentSettlement, RefundSettlement, StoredPayment};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -82,7 +82,8 @@ pub(crate) async fn capture(app: &TestApp, order: &Order, at: Timestamp) -> Paym
     let caller = Caller::from_claims(Some(order.customer_id.as_str()), None).unwrap();
     let mut payment =
         Payment::pending(PaymentId::new(), (&order.order_id, &order.customer_id), order.total, order.currency, at);
-    assert!(matches!(payments.begin(&caller, order, &payment, "tok_visa").await.unwrap(), Begun::Started));
+    let begun = StoredPayment::new(payment.clone(), "tok_visa".into());
+    assert!(matches!(payments.begin(&caller, order, &begun).await.unwrap(), Begun::Started));
     let capture = Capture { intent: "pi_seed".into(), charge: "ch_seed".into() };
     payments.settle(&payment, &PaymentSettlement::Captured(capture), at).await.unwrap().expect("settled");
     payment.status = PaymentStatus::Captured;

@@ -17,8 +17,10 @@ use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
 use crate::concurrency::binary;
-use crate::helpers::{PROVIDER_KEY, TestApp, spawn_app};
+use crate::helpers::{PROVIDER_KEY, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_with};
+use aws_sdk_dynamodb::types::AttributeValue;
 use local::runtime_api::RuntimeApi;
+use platform::domain::Timestamp;
 
 /// A span as the receiver got it.
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ struct Received {
     span_id: String,
     parent_span_id: String,
     attributes: Vec<(String, String)>,
+    /// The spans it links to: (trace id, span id).
+    links: Vec<(String, String)>,
 }
 
 impl Received {
@@ -102,6 +106,7 @@ async fn receive(
                 span_id: hex(&span.span_id),
                 parent_span_id: hex(&span.parent_span_id),
                 attributes: span.attributes.iter().map(|a| (a.key.clone(), text(&a.value))).collect(),
+                links: span.links.iter().map(|l| (hex(&l.trace_id), hex(&l.span_id))).collect(),
             });
         }
     }
@@ -278,4 +283,80 @@ async fn one_trace_follows_an_order_from_its_request_through_the_queue_to_its_de
     let charge = one(&spans, "payments-create", "provider");
     assert_eq!((charge.trace_id.as_str(), charge.parent_span_id.as_str()), (CALLER_TRACE, payment.span_id.as_str()));
     assert_eq!((charge.attribute("operation"), charge.attribute("answer")), (Some("charge"), Some("answered")));
+}
+
+#[tokio::test]
+async fn a_payment_whose_answer_was_lost_is_settled_in_its_trace_and_the_providers_event_links_to_it() {
+    // Webhooks off: the event is delivered below, to the real binary.
+    let app = spawn_app_with(|emulator| emulator.webhook = None).await;
+    let receiver = Receiver::start().await;
+    let (paying, reconciling, notified) =
+        (RuntimeApi::start().await.unwrap(), RuntimeApi::start().await.unwrap(), RuntimeApi::start().await.unwrap());
+    let provider = [("PAYMENT_PROVIDER_URL", app.provider_url.as_str()), ("PAYMENT_PROVIDER_API_KEY", PROVIDER_KEY)];
+    let (mut pay, _pay_logs) = start("payments-create", (&app, &paying, &receiver), &provider);
+    let (mut reconciler, _reconciler_logs) = start("payment-reconciler", (&app, &reconciling, &receiver), &provider);
+    let webhook = [("PAYMENT_WEBHOOK_KEY", WEBHOOK_SECRET)];
+    let (mut receive, _receive_logs) = start("payment-webhook", (&app, &notified, &receiver), &webhook);
+    let order = app.confirmed_order("alice").await;
+
+    // The provider takes the money but answers 500 (the emulator's `tok_providerError`): PENDING.
+    let mut event: Value = serde_json::from_str(include_str!("../../events/payments-create.json")).unwrap();
+    event["headers"]["traceparent"] = CALLER.into();
+    let body = serde_json::json!({"orderId": order["orderId"], "amount": order["total"], "currency": "USD",
+        "source": "tok_providerError"});
+    event["body"] = body.to_string().into();
+    let paid = invoke(&paying, &mut pay, event).await;
+    let payment: Value = serde_json::from_str(paid["body"].as_str().unwrap()).unwrap();
+    assert_eq!(payment["status"], "PENDING", "{paid}");
+    let payment_id = payment["paymentId"].as_str().unwrap().to_owned();
+
+    // Due for the reconciler now rather than in a minute.
+    let due = platform::keys::pending_due(Timestamp::from_millis(Timestamp::now().millis() - 60_000), &payment_id);
+    let key = platform::keys::payment(&platform::domain::PaymentId::parse("id", &payment_id).unwrap());
+    platform::aws::dynamodb(&app.sdk)
+        .update_item()
+        .table_name(&app.resources.table)
+        .key(platform::keys::PK, AttributeValue::S(key.pk))
+        .key(platform::keys::SK, AttributeValue::S(key.sk))
+        .update_expression("SET gsi3sk = :due")
+        .expression_attribute_values(":due", AttributeValue::S(due))
+        .send()
+        .await
+        .unwrap();
+    let scheduled: Value = serde_json::from_str(include_str!("../../events/daily-report-scheduled.json")).unwrap();
+    let run = invoke(&reconciling, &mut reconciler, scheduled).await;
+    assert_eq!(run["settled"], 1, "the reconciler found the charge: {run}");
+
+    // The provider's event that the money was taken (late: settled already), signed as it signs them.
+    let captured = serde_json::json!({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {
+        "id": "pi_1", "object": "payment_intent", "latest_charge": "ch_1", "metadata": {"payment_id": payment_id}}}})
+    .to_string();
+    let mut event: Value = serde_json::from_str(include_str!("../../events/payment-webhook.json")).unwrap();
+    let signature =
+        local::provider_emulator::signature_header(WEBHOOK_SECRET, Timestamp::now().millis() as u64 / 1000, &captured);
+    event["headers"]["stripe-signature"] = signature.into();
+    event["headers"]["content-length"] = captured.len().to_string().into();
+    event["body"] = captured.into();
+    let answer = invoke(&notified, &mut receive, event).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+
+    let spans = receiver.spans();
+    let request = one(&spans, "payments-create", "request");
+    assert_eq!(request.trace_id, CALLER_TRACE);
+    let ask = one(&spans, "payments-create", "provider");
+    assert_eq!((ask.attribute("operation"), ask.attribute("answer")), (Some("charge"), Some("unanswered")));
+    // The reconciler's look continues the payment's request, apart from its run's own trace.
+    let run = one(&spans, "payment-reconciler", "run");
+    let look = one(&spans, "payment-reconciler", "reconcile");
+    assert_eq!((look.trace_id.as_str(), look.parent_span_id.as_str()), (CALLER_TRACE, request.span_id.as_str()));
+    assert_ne!(run.trace_id, CALLER_TRACE);
+    assert_eq!(look.attribute("payment_id"), Some(payment_id.as_str()));
+    let again = one(&spans, "payment-reconciler", "provider");
+    assert_eq!((again.trace_id.as_str(), again.parent_span_id.as_str()), (CALLER_TRACE, look.span_id.as_str()));
+    assert_eq!(again.attribute("answer"), Some("answered"));
+    // The provider's event is a trace of its own, linked to the payment's.
+    let event = one(&spans, "payment-webhook", "request");
+    assert_ne!(event.trace_id, CALLER_TRACE);
+    assert_eq!(event.links, vec![(CALLER_TRACE.to_owned(), request.span_id.clone())], "{event:#?}");
+    assert_eq!(event.attribute("order_id"), order["orderId"].as_str());
 }

@@ -284,8 +284,9 @@ impl<P: PaymentProvider> Cashier<P> {
             new.currency,
             Timestamp::now(),
         );
-        let (stored, ask) = match self.payments.begin(caller, &order, &payment, &new.source).await? {
-            Begun::Started => (StoredPayment::new(payment, new.source), Ask::First),
+        let begun = StoredPayment::new(payment, new.source);
+        let (stored, ask) = match self.payments.begin(caller, &order, &begun).await? {
+            Begun::Started => (begun, Ask::First),
             // The same request ran before: carry on from where it got to.
             Begun::Existing(stored) if stored.payment.status == PaymentStatus::Pending => {
                 (stored, Ask::Again { now: Timestamp::now() })

@@ -155,19 +155,14 @@ impl PaymentStore {
     /// holds only if the order is `CONFIRMED`, the caller's (or the caller an admin), in the
     /// payment's currency, still of the total seen, and the amount fits what no other payment has
     /// taken or is taking: `committed <= total - amount`.
-    #[tracing::instrument(skip_all, fields(payment_id = %payment.payment_id, order_id = %payment.order_id))]
-    pub async fn begin(
-        &self,
-        caller: &Caller,
-        seen: &Order,
-        payment: &Payment,
-        source: &str,
-    ) -> Result<Begun<StoredPayment>> {
+    #[tracing::instrument(skip_all, fields(payment_id = %new.payment.payment_id, order_id = %new.payment.order_id))]
+    pub async fn begin(&self, caller: &Caller, seen: &Order, new: &StoredPayment) -> Result<Begun<StoredPayment>> {
+        let payment = &new.payment;
         let mut item = to_item(payment)?;
         item.remove("refunds");
-        item.insert("source".into(), s(source));
+        item.insert("source".into(), s(&new.source));
         item.insert("refundCount".into(), n(0));
-        if let Some(traceparent) = crate::telemetry::traceparent() {
+        if let Some(traceparent) = &new.traceparent {
             item.insert(crate::telemetry::TRACEPARENT.into(), s(traceparent));
         }
         for (name, value) in keys::payment_index_keys(payment).into_iter().chain(keys::pending_keys(
