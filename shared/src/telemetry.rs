@@ -53,7 +53,21 @@ pub fn init() {
     } else {
         logs.boxed()
     };
-    tracing_subscriber::registry().with(filter).with(logs).with(traces_layer()).init();
+    // Each layer filters for itself: the traces take the SDK's span of each AWS call, which is
+    // below the logs' level.
+    tracing_subscriber::registry().with(logs.with_filter(filter)).with(traces_layer()).init();
+}
+
+/// What the traces record: our spans and events (INFO and above), and the SDK's span of each AWS
+/// call (`DynamoDB.GetItem`, with its `rpc.service` and `rpc.method`), not its inner steps. Not
+/// the Lambda runtime's span per invocation: the request's span is the root of the function's
+/// part of a trace (or the child of the caller's).
+fn traced_callsite(meta: &tracing::Metadata<'_>) -> bool {
+    let target = meta.target();
+    if target.starts_with("aws_sdk_") && meta.is_span() {
+        return meta.fields().field("rpc.method").is_some();
+    }
+    !target.starts_with("lambda_runtime") && *meta.level() <= tracing::Level::INFO
 }
 
 /// Spans ended and not yet sent. Bounded: a process whose collector is gone drops spans rather
@@ -103,9 +117,8 @@ pub fn tracing_on() -> bool {
     TRACES.get().is_some()
 }
 
-/// The layer that turns our spans into OpenTelemetry spans, when an endpoint is configured.
-/// Only ours: the Lambda runtime's own span per invocation is left out, so the request's span is
-/// the root of the function's part of a trace (or the child of the caller's).
+/// The layer that turns spans into OpenTelemetry spans ([`traced_callsite`]), when an endpoint
+/// is configured.
 fn traces_layer<S>() -> Option<impl Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
@@ -129,11 +142,7 @@ where
     let provider = SdkTracerProvider::builder().with_resource(resource).with_span_processor(Keep(pending)).build();
     let tracer = provider.tracer("platform");
     let _ = TRACES.set(Traces { pending, exporter, _provider: provider });
-    Some(
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_filter(filter_fn(|meta| !meta.target().starts_with("lambda_runtime"))),
-    )
+    Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(filter_fn(traced_callsite)))
 }
 
 /// `OTEL_SERVICE_NAME`'s job is done by the resource's own detector; otherwise the function's

@@ -193,6 +193,15 @@ async fn an_invocations_span_is_sent_before_its_answer_and_continues_the_callers
     assert_eq!(reads.len(), 2, "{spans:#?}");
     assert!(reads.iter().any(|r| r.trace_id == CALLER_TRACE && r.parent_span_id == span.span_id), "{reads:#?}");
     assert!(reads.iter().any(|r| r.trace_id != CALLER_TRACE && r.parent_span_id.is_empty()), "{reads:#?}");
+    // Under the read, the SDK's span of the AWS call, named as OpenTelemetry names RPCs.
+    let read = reads.iter().find(|r| r.trace_id == CALLER_TRACE).unwrap();
+    let call: Vec<&Received> = spans.iter().filter(|s| s.parent_span_id == read.span_id).collect();
+    assert_eq!(call.len(), 1, "{spans:#?}");
+    assert_eq!(call[0].name, "DynamoDB.GetItem");
+    assert_eq!(
+        (call[0].attribute("rpc.service"), call[0].attribute("rpc.method")),
+        (Some("DynamoDB"), Some("GetItem"))
+    );
 
     // The access log line leads to the trace.
     let access = loop {
@@ -268,6 +277,8 @@ async fn one_trace_follows_an_order_from_its_request_through_the_queue_to_its_de
     // The event it queued, and the processor's span for that message, continuing it.
     let publish = one(&spans, "orders-create", "publish");
     assert_eq!((publish.trace_id.as_str(), publish.parent_span_id.as_str()), (CALLER_TRACE, request.span_id.as_str()));
+    let send = one(&spans, "orders-create", "SQS.SendMessage");
+    assert_eq!((send.trace_id.as_str(), send.parent_span_id.as_str()), (CALLER_TRACE, publish.span_id.as_str()));
     let message = one(&spans, "order-processor", "message");
     assert_eq!((message.trace_id.as_str(), message.parent_span_id.as_str()), (CALLER_TRACE, publish.span_id.as_str()));
     assert_eq!(message.attribute("order_id"), Some(order_id.as_str()));
