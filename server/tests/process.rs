@@ -28,7 +28,12 @@ fn free_port() -> u16 {
 }
 
 /// Starts the server: `command` on `port`, its metrics on `metrics`.
-fn start(command: &str, (port, metrics): (u16, u16)) -> Child {
+fn start(command: &str, ports: (u16, u16)) -> Child {
+    start_with(command, ports, &[])
+}
+
+/// [`start`] with `env` besides.
+fn start_with(command: &str, (port, metrics): (u16, u16), env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_platform-server"))
         .arg(command)
         .env_clear()
@@ -49,6 +54,7 @@ fn start(command: &str, (port, metrics): (u16, u16)) -> Child {
         .env("JWT_HS256_SECRET", "hs256-secret")
         .env("SHUTDOWN_DRAIN_SECONDS", "0")
         .env("SHUTDOWN_GRACE_SECONDS", "15")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -144,4 +150,60 @@ fn the_worker_answers_its_health_checks_and_stops_on_sigterm() {
 
     terminate(&worker);
     assert!(wait_for_exit(&mut worker, Duration::from_secs(10)).success());
+}
+
+/// An OTLP/HTTP receiver: the body of every export posted to it, as it arrived.
+fn trace_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let exports = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let kept = exports.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream);
+                // One request after another on the connection (the exporter keeps it alive).
+                loop {
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    kept.lock().unwrap().push(body);
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    reader.get_mut().write_all(answer.as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    (format!("http://{address}"), exports)
+}
+
+#[test]
+fn the_spans_of_the_last_requests_leave_before_the_process_exits() {
+    let (endpoint, exports) = trace_receiver();
+    let port = free_port();
+    let mut server = start_with("api", (port, free_port()), &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+    wait_until_live(port);
+
+    // Answered by the handler (a malformed id, no AWS call), well within the 5 s between sends.
+    assert_eq!(request(port, "/orders/not-an-order-id", Some(&token())), Some(400));
+    terminate(&server);
+    assert!(wait_for_exit(&mut server, Duration::from_secs(10)).success());
+
+    // OTLP's protobuf carries names and attribute values as plain bytes.
+    let exports = exports.lock().unwrap();
+    let sent = |text: &str| exports.iter().any(|e| e.windows(text.len()).any(|w| w == text.as_bytes()));
+    assert!(sent("GET /orders/{id}") && sent("request"), "the request's span was not sent: {} exports", exports.len());
 }
