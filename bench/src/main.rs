@@ -7,7 +7,7 @@
 //!                     [--concurrency N,N,...]  (one process given N invocations at once)
 //!                     [--first RUNS [--node-peer DIR]]  (init + first invocation at the memory's
 //!                     CPU share, behind TLS; with the Node peer built in DIR)
-//!                     [--traces]  (the functions again with OpenTelemetry traces on)
+//!                     [--traces]  (each function with OpenTelemetry traces off, then on)
 
 mod concurrency;
 mod cpu_share;
@@ -54,6 +54,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             first::Options { bin_dir: &bin_dir, runs, only: only.as_deref(), node_peer: node_peer.as_deref() };
         return first::measure(&world, warm, options).await;
     }
+    if args.iter().any(|a| a == "--traces") {
+        return traced(&bin_dir, &mut world, warm, only.as_deref()).await;
+    }
     let mut rows = vec![];
     for scenario in world.scenarios(warm).await? {
         if only.as_ref().is_some_and(|o| !o.contains(&scenario.name)) {
@@ -66,26 +69,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows.push(measured);
     }
     print_table(&rows);
-
-    if args.iter().any(|a| a == "--traces") {
-        let (endpoint, received) = traces::receiver().await?;
-        world.otlp = Some(endpoint);
-        let mut traced = vec![];
-        for scenario in world.scenarios(warm).await? {
-            if only.as_ref().is_some_and(|o| !o.contains(&scenario.name)) {
-                continue;
-            }
-            eprintln!("measuring {} with traces on", scenario.name);
-            traced.push(measure(&bin_dir, &world, scenario).await?);
-        }
-        world.otlp = None;
-        let exports = received.exports.load(std::sync::atomic::Ordering::Relaxed);
-        let bytes = received.bytes.load(std::sync::atomic::Ordering::Relaxed);
-        println!();
-        println!("With traces on: every invocation's spans sent before its answer ({exports} exports, {bytes} bytes).");
-        println!();
-        print_table(&traced);
-    }
 
     // Lambda Managed Instances: the functions named by --only (or orders-get), each one process
     // given that many invocations at once.
@@ -125,6 +108,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if measured.errors == 0 { "ok" } else { "FAILED" },
         );
     }
+    Ok(())
+}
+
+/// `--traces`: each function measured with traces off and on, one right after the other (so the
+/// emulators' state is alike for both), each invocation's spans sent before its answer to a
+/// receiver that counts and drops them. Two tables, off then on.
+async fn traced(
+    bin_dir: &Path,
+    world: &mut World,
+    warm: usize,
+    only: Option<&[String]>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (endpoint, received) = traces::receiver().await?;
+    let (mut off, mut on) = (vec![], vec![]);
+    let pairs = world.scenarios(warm).await?.into_iter().zip(world.scenarios(warm).await?);
+    for (plain, traced) in pairs {
+        if only.is_some_and(|o| !o.contains(&plain.name)) {
+            continue;
+        }
+        eprintln!("measuring {} with traces off, then on", plain.name);
+        world.otlp = None;
+        off.push(measure(bin_dir, world, plain).await?);
+        world.otlp = Some(endpoint.clone());
+        on.push(measure(bin_dir, world, traced).await?);
+    }
+    world.otlp = None;
+    let exports = received.exports.load(std::sync::atomic::Ordering::Relaxed);
+    let bytes = received.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    println!("\nTraces off:\n");
+    print_table(&off);
+    println!("\nTraces on: every invocation's spans sent before its answer ({exports} exports, {bytes} bytes).\n");
+    print_table(&on);
     Ok(())
 }
 

@@ -33,8 +33,8 @@ pub async fn receiver() -> std::io::Result<(String, Arc<Received>)> {
                         counts.exports.fetch_add(1, Ordering::Relaxed);
                         counts.bytes.fetch_add(body as u64, Ordering::Relaxed);
                         let ok = hyper::Response::builder()
-                            .header("content-type", "application/x-protobuf")
-                            .body(Full::new(Bytes::new()))
+                            .header("content-type", "application/json")
+                            .body(Full::new(Bytes::from_static(b"{}")))
                             .expect("a valid response");
                         Ok::<_, Infallible>(ok)
                     }

@@ -1,6 +1,6 @@
 //! Traces as they leave a function: the real `orders-get` binary under the Lambda Runtime API
 //! emulator sends its spans over OTLP/HTTP to a receiver in this test process, which decodes them
-//! as a collector would. The invocation's span has arrived by the time its answer has, so a
+//! with `opentelemetry-proto`'s OTLP/JSON mapping, as a collector would. The invocation's span has arrived by the time its answer has, so a
 //! sandbox frozen right after answering loses nothing; it continues the caller's W3C trace, and
 //! the access log line names the trace.
 
@@ -12,7 +12,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use prost::Message;
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
@@ -77,9 +76,10 @@ async fn receive(
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     assert_eq!(req.uri().path(), "/v1/traces");
-    assert_eq!(req.headers()["content-type"], "application/x-protobuf");
+    assert_eq!(req.headers()["content-type"], "application/json");
     let body = req.into_body().collect().await.unwrap().to_bytes();
-    let export = ExportTraceServiceRequest::decode(body).expect("an OTLP protobuf export");
+    // Read by the OpenTelemetry project's own OTLP/JSON mapping, as a collector reads it.
+    let export: ExportTraceServiceRequest = serde_json::from_slice(&body).expect("an OTLP/JSON export");
     let text = |value: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match value
         .as_ref()
         .and_then(|v| v.value.as_ref())
@@ -111,8 +111,8 @@ async fn receive(
         }
     }
     Ok(hyper::Response::builder()
-        .header("content-type", "application/x-protobuf")
-        .body(Full::new(Bytes::new()))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from("{}")))
         .unwrap())
 }
 

@@ -6,8 +6,8 @@
 //! the caller is known, and the `trace_id` when traces are on. Headers, tokens and bodies are
 //! never logged.
 //!
-//! Traces are OpenTelemetry spans sent over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (or
-//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), in AWS the collector beside the function; without
+//! Traces are OpenTelemetry spans sent over OTLP/HTTP ([`otlp`]) to `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), in AWS the collector beside the function; without
 //! either variable there are none, and nothing of them runs. A Lambda sandbox is frozen once its
 //! invocation is answered, so spans are not left to a background batch: they wait in the
 //! process until [`flush`], which the function's serving loop awaits before it answers
@@ -25,7 +25,7 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter as _, SpanProcessor};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::Layer;
@@ -33,6 +33,8 @@ use tracing_subscriber::filter::{EnvFilter, LevelFilter, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+
+mod otlp;
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
@@ -105,7 +107,7 @@ impl SpanProcessor for Keep {
 
 struct Traces {
     pending: &'static Pending,
-    exporter: opentelemetry_otlp::SpanExporter,
+    exporter: otlp::Exporter,
     // Kept for the process's life: dropping it would end the tracer's spans unrecorded.
     _provider: SdkTracerProvider,
 }
@@ -123,21 +125,8 @@ fn traces_layer<S>() -> Option<impl Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
-    let configured = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|v| !v.is_empty()));
-    if !configured {
-        return None;
-    }
-    let mut exporter = match opentelemetry_otlp::SpanExporter::builder().with_http().build() {
-        Ok(exporter) => exporter,
-        Err(err) => {
-            eprintln!("traces off: the OTLP exporter could not be built: {err}");
-            return None;
-        }
-    };
     let resource = opentelemetry_sdk::Resource::builder().with_service_name(service_name()).build();
-    exporter.set_resource(&resource);
+    let exporter = otlp::Exporter::from_env(&resource)?;
     let pending: &'static Pending = Box::leak(Box::default());
     let provider = SdkTracerProvider::builder().with_resource(resource).with_span_processor(Keep(pending)).build();
     let tracer = provider.tracer("platform");
@@ -163,8 +152,8 @@ pub async fn flush() {
     if batch.is_empty() {
         return;
     }
-    if let Err(err) = traces.exporter.export(batch).await {
-        tracing::warn!(error = %err, "spans not exported");
+    if let Err(error) = traces.exporter.export(&batch).await {
+        tracing::warn!(error, spans = batch.len(), "spans not exported");
     }
 }
 
