@@ -2,8 +2,8 @@
 //!
 //! In Lambda, logs are JSON (`AWS_LAMBDA_LOG_FORMAT=JSON`): each line carries the runtime's span
 //! with the Lambda `requestId` and X-Ray trace id, and ours with the `correlation_id` (the API
-//! Gateway request id, or the SQS message id), the `cold_start` flag, the `customer_id` once
-//! the caller is known, and the `trace_id` when traces are on. Headers, tokens and bodies are
+//! Gateway request id, or the SQS message id), the `cold_start` flag, the `customer_id` and
+//! `order_id` once known, and the `trace_id` when traces are on. Headers, tokens and bodies are
 //! never logged.
 //!
 //! Traces are OpenTelemetry spans sent over OTLP/HTTP ([`otlp`]) to `OTEL_EXPORTER_OTLP_ENDPOINT`
