@@ -371,3 +371,69 @@ async fn a_payment_whose_answer_was_lost_is_settled_in_its_trace_and_the_provide
     assert_eq!(event.links, vec![(CALLER_TRACE.to_owned(), request.span_id.clone())], "{event:#?}");
     assert_eq!(event.attribute("order_id"), order["orderId"].as_str());
 }
+
+#[tokio::test]
+async fn an_event_the_writer_could_not_send_is_relayed_in_the_trace_of_its_write() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let (creating, relaying) = (RuntimeApi::start().await.unwrap(), RuntimeApi::start().await.unwrap());
+    // The queue is unreachable for the writer: its event stays in the order's outbox.
+    let unreachable = [("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1")];
+    let (mut create, _create_logs) = start("orders-create", (&app, &creating, &receiver), &unreachable);
+    let (mut relay, _relay_logs) = start("outbox-relay", (&app, &relaying, &receiver), &[]);
+
+    let mut event: Value = serde_json::from_str(include_str!("../../events/orders-create.json")).unwrap();
+    event["headers"]["traceparent"] = CALLER.into();
+    let created = invoke(&creating, &mut create, event).await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let order_id: String = serde_json::from_str::<Value>(created["body"].as_str().unwrap()).unwrap()["orderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = platform::domain::OrderId::parse("id", &order_id).unwrap();
+
+    // Stranded past the relay's grace rather than 30 s from now.
+    let since = Timestamp::from_millis(Timestamp::now().millis() - 60_000);
+    let key = platform::keys::order(&id);
+    platform::aws::dynamodb(&app.sdk)
+        .update_item()
+        .table_name(&app.resources.table)
+        .key(platform::keys::PK, AttributeValue::S(key.pk))
+        .key(platform::keys::SK, AttributeValue::S(key.sk))
+        .update_expression("SET gsi3sk = :since")
+        .expression_attribute_values(":since", AttributeValue::S(format!("{since}#{order_id}")))
+        .send()
+        .await
+        .unwrap();
+    let scheduled: Value = serde_json::from_str(include_str!("../../events/daily-report-scheduled.json")).unwrap();
+    let run = invoke(&relaying, &mut relay, scheduled).await;
+    assert_eq!(run["relayed"]["orders"], 1, "{run}");
+
+    let spans = receiver.spans();
+    // The write that left the event, in the client's trace; the relay sends it in that trace.
+    let request = one(&spans, "orders-create", "request");
+    assert_eq!(request.trace_id, CALLER_TRACE);
+    let write = one(&spans, "orders-create", "create");
+    assert_eq!(write.parent_span_id, request.span_id);
+    let relayed = one(&spans, "outbox-relay", "relay");
+    assert_eq!((relayed.trace_id.as_str(), relayed.parent_span_id.as_str()), (CALLER_TRACE, write.span_id.as_str()));
+    assert_eq!(relayed.attribute("order_id"), Some(order_id.as_str()));
+    let publish = one(&spans, "outbox-relay", "publish");
+    assert_eq!((publish.trace_id.as_str(), publish.parent_span_id.as_str()), (CALLER_TRACE, relayed.span_id.as_str()));
+    assert_ne!(one(&spans, "outbox-relay", "run").trace_id, CALLER_TRACE, "the run is a trace of its own");
+
+    // The message carries the trace on, for the processor.
+    let received = platform::aws::sqs(&app.sdk)
+        .receive_message()
+        .queue_url(&app.resources.queue_url)
+        .message_attribute_names("All")
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    let traceparent = messages[0].message_attributes.as_ref().and_then(|a| a.get("traceparent"));
+    let traceparent = traceparent.and_then(|a| a.string_value()).expect("the message names its trace");
+    assert_eq!(traceparent, format!("00-{CALLER_TRACE}-{}-01", publish.span_id));
+}
