@@ -214,6 +214,21 @@ async fn an_invocations_span_is_sent_before_its_answer_and_continues_the_callers
     assert_eq!(access["span"]["trace_id"], CALLER_TRACE, "{access}");
 }
 
+/// The one message on the test's queue, with its attributes.
+async fn queued(app: &TestApp) -> aws_sdk_sqs::types::Message {
+    let received = platform::aws::sqs(&app.sdk)
+        .receive_message()
+        .queue_url(&app.resources.queue_url)
+        .message_attribute_names("All")
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let mut messages = received.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    messages.remove(0)
+}
+
 /// The one span named `name` from `service`.
 fn one<'s>(spans: &'s [Received], service: &str, name: &str) -> &'s Received {
     let found: Vec<&Received> = spans.iter().filter(|s| s.service == service && s.name == name).collect();
@@ -242,17 +257,7 @@ async fn one_trace_follows_an_order_from_its_request_through_the_queue_to_its_de
     let order_id = order["orderId"].as_str().unwrap().to_owned();
 
     // What Lambda's event source mapping hands the processor: the message with its attributes.
-    let sqs = platform::aws::sqs(&app.sdk);
-    let received = sqs
-        .receive_message()
-        .queue_url(&app.resources.queue_url)
-        .message_attribute_names("All")
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let messages = received.messages.unwrap_or_default();
-    assert_eq!(messages.len(), 1, "{messages:#?}");
+    let messages = vec![queued(&app).await];
     let batch = server::queue::sqs_event(&messages, &app.resources.queue_url);
     let answer = invoke(&deciding, &mut processor, serde_json::to_value(batch).unwrap()).await;
     assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{answer}");
@@ -423,17 +428,8 @@ async fn an_event_the_writer_could_not_send_is_relayed_in_the_trace_of_its_write
     assert_ne!(one(&spans, "outbox-relay", "run").trace_id, CALLER_TRACE, "the run is a trace of its own");
 
     // The message carries the trace on, for the processor.
-    let received = platform::aws::sqs(&app.sdk)
-        .receive_message()
-        .queue_url(&app.resources.queue_url)
-        .message_attribute_names("All")
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let messages = received.messages.unwrap_or_default();
-    assert_eq!(messages.len(), 1, "{messages:#?}");
-    let traceparent = messages[0].message_attributes.as_ref().and_then(|a| a.get("traceparent"));
+    let message = queued(&app).await;
+    let traceparent = message.message_attributes.as_ref().and_then(|a| a.get("traceparent"));
     let traceparent = traceparent.and_then(|a| a.string_value()).expect("the message names its trace");
     assert_eq!(traceparent, format!("00-{CALLER_TRACE}-{}-01", publish.span_id));
 }
