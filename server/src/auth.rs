@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -121,10 +120,7 @@ fn validation(algorithm: Algorithm, issuer: &str) -> Validation {
 struct Jwks {
     url: String,
     min_refresh: Duration,
-    http: hyper_util::client::legacy::Client<
-        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-        Full<Bytes>,
-    >,
+    http: platform::https::Client,
     /// Read briefly by every verification; never held across a fetch.
     cache: RwLock<Cache>,
     /// Held by the one fetch in flight: a verification that needs the set fetched waits for it
@@ -150,10 +146,13 @@ impl Cache {
 
 impl Jwks {
     fn new(url: &str, min_refresh: Duration) -> Self {
-        let connector =
-            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
-        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
-        Self { url: url.to_owned(), min_refresh, http, cache: RwLock::default(), fetching: Default::default() }
+        Self {
+            url: url.to_owned(),
+            min_refresh,
+            http: platform::https::client(),
+            cache: RwLock::default(),
+            fetching: Default::default(),
+        }
     }
 
     fn cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {

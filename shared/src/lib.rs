@@ -23,6 +23,7 @@ pub mod events;
 pub mod exports;
 pub mod faults;
 pub mod http;
+pub mod https;
 pub mod keys;
 pub mod lambda;
 pub mod metrics;

@@ -7,9 +7,6 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::{
@@ -42,18 +39,13 @@ impl std::fmt::Debug for ProviderSettings {
 /// The Stripe-style provider over HTTPS (or plain HTTP to a local emulator).
 #[derive(Debug, Clone)]
 pub struct StripeProvider {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: crate::https::Client,
     settings: Arc<ProviderSettings>,
 }
 
 impl StripeProvider {
-    /// The provider's certificates are checked against the Mozilla roots compiled in (no system
-    /// store to load at cold start).
     pub fn new(settings: ProviderSettings) -> Self {
-        let connector =
-            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
-        let http = Client::builder(TokioExecutor::new()).build(connector);
-        Self { http, settings: Arc::new(settings) }
+        Self { http: crate::https::client(), settings: Arc::new(settings) }
     }
 
     /// One call: the HTTP status and the JSON answer, or [`Unanswered`] when none arrived in time.

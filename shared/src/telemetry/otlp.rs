@@ -1,6 +1,6 @@
 //! The span exporter: OTLP over HTTP with the protocol's JSON encoding, to
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`. Written
-//! here, one request type over the HTTP client the functions already carry, rather than taken
+//! here, one request type over the platform's HTTP client ([`crate::https`]), rather than taken
 //! from `opentelemetry-otlp`, whose protobuf and gRPC stack added about 0.25 MB to every
 //! deployment zip (docs/performance.md, "Traces on and off"). Every OTLP collector, the ADOT
 //! Lambda layer's included, takes JSON on its HTTP receiver.
@@ -9,9 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
-use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_sdk::Resource;
@@ -24,7 +21,7 @@ use serde_json::{Value as Json, json};
 const TIMEOUT: Duration = Duration::from_secs(1);
 
 pub(super) struct Exporter {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: crate::https::Client,
     url: String,
     timeout: Duration,
     resource: Json,
@@ -41,9 +38,7 @@ impl Exporter {
             .or_else(|| var("OTEL_EXPORTER_OTLP_TIMEOUT"))
             .and_then(|ms| ms.parse().ok())
             .map_or(TIMEOUT, Duration::from_millis);
-        let connector =
-            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
-        let http = Client::builder(TokioExecutor::new()).build(connector);
+        let http = crate::https::client();
         let resource =
             json!({ "attributes": resource.iter().map(|(k, v)| attribute(k.as_str(), v)).collect::<Vec<_>>() });
         Some(Self { http, url, timeout, resource })
