@@ -16,11 +16,11 @@ mod proc;
 mod scenarios;
 mod server;
 mod tls;
-mod traces;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use local::otlp_receiver::OtlpReceiver;
 use local::runtime_api::{self as runtime, RuntimeApi};
 use scenarios::{Scenario, World};
 use serde_json::Value;
@@ -113,15 +113,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// `--traces`: each function measured with traces off and on, one right after the other (so the
 /// emulators' state is alike for both), each invocation's spans sent before its answer to a
-/// receiver that counts and drops them. Two tables, off then on.
+/// receiver (`local::otlp_receiver`), which the bench counts and drops after each function. Two
+/// tables, off then on.
 async fn traced(
     bin_dir: &Path,
     world: &mut World,
     warm: usize,
     only: Option<&[String]>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (endpoint, received) = traces::receiver().await?;
+    let receiver = OtlpReceiver::start().await?;
     let (mut off, mut on) = (vec![], vec![]);
+    let (mut exports, mut bytes) = (0, 0);
     let pairs = world.scenarios(warm).await?.into_iter().zip(world.scenarios(warm).await?);
     for (plain, traced) in pairs {
         if only.is_some_and(|o| !o.contains(&plain.name)) {
@@ -130,12 +132,13 @@ async fn traced(
         eprintln!("measuring {} with traces off, then on", plain.name);
         world.otlp = None;
         off.push(measure(bin_dir, world, plain).await?);
-        world.otlp = Some(endpoint.clone());
+        world.otlp = Some(receiver.endpoint());
         on.push(measure(bin_dir, world, traced).await?);
+        let sent = receiver.take();
+        exports += sent.len();
+        bytes += sent.iter().map(|e| e.body.len()).sum::<usize>();
     }
     world.otlp = None;
-    let exports = received.exports.load(std::sync::atomic::Ordering::Relaxed);
-    let bytes = received.bytes.load(std::sync::atomic::Ordering::Relaxed);
     println!("\nTraces off:\n");
     print_table(&off);
     println!("\nTraces on: every invocation's spans sent before its answer ({exports} exports, {bytes} bytes).\n");

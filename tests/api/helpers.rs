@@ -261,11 +261,16 @@ impl TestApp {
 
     /// Sets stored attributes directly, standing in for flows (payments) outside these routes.
     pub async fn force(&self, order_id: &str, attribute: &str, value: AttributeValue) {
+        self.force_item(order_key(order_id), attribute, value).await;
+    }
+
+    /// Sets an attribute of any item directly (an index key, to make it due now).
+    pub async fn force_item(&self, key: keys::Key, attribute: &str, value: AttributeValue) {
         platform::aws::dynamodb(&self.sdk)
             .update_item()
             .table_name(&self.resources.table)
-            .key(keys::PK, AttributeValue::S(order_key(order_id).pk))
-            .key(keys::SK, AttributeValue::S(order_key(order_id).sk))
+            .key(keys::PK, AttributeValue::S(key.pk))
+            .key(keys::SK, AttributeValue::S(key.sk))
             .update_expression("SET #a = :v")
             .expression_attribute_names("#a", attribute)
             .expression_attribute_values(":v", value)

@@ -4,12 +4,6 @@
 //! sandbox frozen right after answering loses nothing; it continues the caller's W3C trace, and
 //! the access log line names the trace.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use serde_json::Value;
@@ -18,6 +12,7 @@ use tokio::io::AsyncBufReadExt;
 use crate::concurrency::binary;
 use crate::helpers::{PROVIDER_KEY, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_with};
 use aws_sdk_dynamodb::types::AttributeValue;
+use local::otlp_receiver::OtlpReceiver;
 use local::runtime_api::RuntimeApi;
 use platform::domain::Timestamp;
 
@@ -40,80 +35,52 @@ impl Received {
     }
 }
 
-/// An OTLP/HTTP trace receiver: every span posted to `/v1/traces`, in order of arrival.
-struct Receiver {
-    addr: SocketAddr,
-    spans: Arc<Mutex<Vec<Received>>>,
-}
+/// Every span the functions sent to `local`'s OTLP receiver, in order of arrival.
+struct Receiver(OtlpReceiver);
 
 impl Receiver {
     async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let spans = Arc::new(Mutex::new(vec![]));
-        let kept = spans.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let kept = kept.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| receive(kept.clone(), req));
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-                });
-            }
-        });
-        Self { addr, spans }
+        Self(OtlpReceiver::start().await.unwrap())
     }
 
     fn spans(&self) -> Vec<Received> {
-        self.spans.lock().unwrap().clone()
-    }
-}
-
-async fn receive(
-    spans: Arc<Mutex<Vec<Received>>>,
-    req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    assert_eq!(req.uri().path(), "/v1/traces");
-    assert_eq!(req.headers()["content-type"], "application/json");
-    let body = req.into_body().collect().await.unwrap().to_bytes();
-    // Read by the OpenTelemetry project's own OTLP/JSON mapping, as a collector reads it.
-    let export: ExportTraceServiceRequest = serde_json::from_slice(&body).expect("an OTLP/JSON export");
-    let text = |value: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match value
-        .as_ref()
-        .and_then(|v| v.value.as_ref())
-    {
-        Some(Any::StringValue(s)) => s.clone(),
-        Some(Any::IntValue(i)) => i.to_string(),
-        Some(Any::BoolValue(b)) => b.to_string(),
-        other => format!("{other:?}"),
-    };
-    let mut received = spans.lock().unwrap();
-    for resource_spans in export.resource_spans {
-        let service = resource_spans
-            .resource
-            .iter()
-            .flat_map(|r| &r.attributes)
-            .find(|a| a.key == "service.name")
-            .map(|a| text(&a.value))
-            .unwrap_or_default();
-        for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
-            received.push(Received {
-                service: service.clone(),
-                name: span.name,
-                trace_id: hex(&span.trace_id),
-                span_id: hex(&span.span_id),
-                parent_span_id: hex(&span.parent_span_id),
-                attributes: span.attributes.iter().map(|a| (a.key.clone(), text(&a.value))).collect(),
-                links: span.links.iter().map(|l| (hex(&l.trace_id), hex(&l.span_id))).collect(),
-            });
+        let text = |value: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match value
+            .as_ref()
+            .and_then(|v| v.value.as_ref())
+        {
+            Some(Any::StringValue(s)) => s.clone(),
+            Some(Any::IntValue(i)) => i.to_string(),
+            Some(Any::BoolValue(b)) => b.to_string(),
+            other => format!("{other:?}"),
+        };
+        let mut received = vec![];
+        for export in self.0.exports() {
+            assert_eq!((export.path.as_str(), export.content_type.as_str()), ("/v1/traces", "application/json"));
+            // Read by the OpenTelemetry project's own OTLP/JSON mapping, as a collector reads it.
+            let export: ExportTraceServiceRequest = serde_json::from_slice(&export.body).expect("an OTLP/JSON export");
+            for resource_spans in export.resource_spans {
+                let service = resource_spans
+                    .resource
+                    .iter()
+                    .flat_map(|r| &r.attributes)
+                    .find(|a| a.key == "service.name")
+                    .map(|a| text(&a.value))
+                    .unwrap_or_default();
+                for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
+                    received.push(Received {
+                        service: service.clone(),
+                        name: span.name,
+                        trace_id: hex(&span.trace_id),
+                        span_id: hex(&span.span_id),
+                        parent_span_id: hex(&span.parent_span_id),
+                        attributes: span.attributes.iter().map(|a| (a.key.clone(), text(&a.value))).collect(),
+                        links: span.links.iter().map(|l| (hex(&l.trace_id), hex(&l.span_id))).collect(),
+                    });
+                }
+            }
         }
+        received
     }
-    Ok(hyper::Response::builder()
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from("{}")))
-        .unwrap())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -136,7 +103,7 @@ fn start(
         .env("ORDER_QUEUE_URL", &app.resources.queue_url)
         .envs(local::identity::function_env(function, &app.resources))
         .envs(env.iter().copied())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{}", receiver.addr))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.0.endpoint())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
@@ -329,16 +296,7 @@ async fn a_payment_whose_answer_was_lost_is_settled_in_its_trace_and_the_provide
     // Due for the reconciler now rather than in a minute.
     let due = platform::keys::pending_due(Timestamp::from_millis(Timestamp::now().millis() - 60_000), &payment_id);
     let key = platform::keys::payment(&platform::domain::PaymentId::parse("id", &payment_id).unwrap());
-    platform::aws::dynamodb(&app.sdk)
-        .update_item()
-        .table_name(&app.resources.table)
-        .key(platform::keys::PK, AttributeValue::S(key.pk))
-        .key(platform::keys::SK, AttributeValue::S(key.sk))
-        .update_expression("SET gsi3sk = :due")
-        .expression_attribute_values(":due", AttributeValue::S(due))
-        .send()
-        .await
-        .unwrap();
+    app.force_item(key, platform::keys::GSI3.sk, AttributeValue::S(due)).await;
     let scheduled: Value = serde_json::from_str(include_str!("../../events/daily-report-scheduled.json")).unwrap();
     let run = invoke(&reconciling, &mut reconciler, scheduled).await;
     assert_eq!(run["settled"], 1, "the reconciler found the charge: {run}");
@@ -399,17 +357,8 @@ async fn an_event_the_writer_could_not_send_is_relayed_in_the_trace_of_its_write
 
     // Stranded past the relay's grace rather than 30 s from now.
     let since = Timestamp::from_millis(Timestamp::now().millis() - 60_000);
-    let key = platform::keys::order(&id);
-    platform::aws::dynamodb(&app.sdk)
-        .update_item()
-        .table_name(&app.resources.table)
-        .key(platform::keys::PK, AttributeValue::S(key.pk))
-        .key(platform::keys::SK, AttributeValue::S(key.sk))
-        .update_expression("SET gsi3sk = :since")
-        .expression_attribute_values(":since", AttributeValue::S(format!("{since}#{order_id}")))
-        .send()
-        .await
-        .unwrap();
+    let [_, (index_key, stranded_since)] = platform::keys::outbox_keys(&id, since);
+    app.force(&order_id, index_key, AttributeValue::S(stranded_since)).await;
     let scheduled: Value = serde_json::from_str(include_str!("../../events/daily-report-scheduled.json")).unwrap();
     let run = invoke(&relaying, &mut relay, scheduled).await;
     assert_eq!(run["relayed"]["orders"], 1, "{run}");
