@@ -1,11 +1,12 @@
 //! What Lambda's SQS event source mapping does, for the local platform and the tests: receive a
-//! batch, hand it to the processor as an `SqsEvent` (message attributes too: the trace context), delete what succeeded, and leave the
-//! reported failures to reappear after their visibility timeout (and, past the queue's
-//! `maxReceiveCount`, to be moved to the dead-letter queue by SQS itself). A batch that takes long
-//! has its messages' visibility extended while it runs, so no other consumer gets them meanwhile.
-//! Told to stop, the consumer takes no new batch, gives the batch in hand its grace to finish, and
-//! otherwise hands its messages back (visibility 0) for another consumer at once; processing a
-//! message twice is safe (the processor's writes are conditional).
+//! batch, hand it to the processor as an `SqsEvent` (message attributes too: the trace context),
+//! delete what succeeded, and leave the reported failures to reappear after their visibility
+//! timeout (and, past the queue's `maxReceiveCount`, to be moved to the dead-letter queue by SQS
+//! itself). A batch that takes long has its messages' visibility extended while it runs, so no
+//! other consumer gets them meanwhile. Told to stop, the consumer takes no new batch, gives the
+//! batch in hand its grace to finish, and otherwise hands its messages back (visibility 0) for
+//! another consumer at once; processing a message twice is safe (the processor's writes are
+//! conditional).
 
 use std::future::Future;
 use std::time::Duration;

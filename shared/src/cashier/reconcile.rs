@@ -92,13 +92,10 @@ impl<P: PaymentProvider> Cashier<P> {
             order_id = %stored.payment.order_id,
             trace_id = tracing::field::Empty,
         );
-        match refund {
-            None => crate::telemetry::continues(&span, stored.traceparent.as_deref()),
-            Some(_) => {
-                crate::telemetry::continues(&span, None);
-                crate::telemetry::links_to(&span, stored.traceparent.as_deref());
-            }
-        }
+        let payments_trace = stored.traceparent.as_deref();
+        let (parent, link) = if refund.is_none() { (payments_trace, None) } else { (None, payments_trace) };
+        crate::telemetry::continues(&span, parent);
+        crate::telemetry::links_to(&span, link);
         Box::pin(self.look(pending, &stored, refund, now)).instrument(span).await
     }
 

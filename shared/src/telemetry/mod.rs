@@ -134,8 +134,7 @@ where
     Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(filter_fn(traced_callsite)))
 }
 
-/// `OTEL_SERVICE_NAME`'s job is done by the resource's own detector; otherwise the function's
-/// name in Lambda, or the program's.
+/// `OTEL_SERVICE_NAME`, else the function's name in Lambda, else the program's.
 fn service_name() -> String {
     std::env::var("OTEL_SERVICE_NAME")
         .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_NAME"))
